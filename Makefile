@@ -1,0 +1,47 @@
+# codeindex — `make` alone lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DB     ?= sqlite:///codeindex.sqlite
+OUT    ?= export
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run demo test test-slow lint bench bench-quick clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n",$$1,$$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install codeindex with its dev tools
+
+run: $(STAMP) ## crawl the configured accounts into ./codeindex.sqlite and export JSON to ./export
+	$(BIN)/codeindex --db $(DB) crawl
+	$(BIN)/codeindex --db $(DB) export --out $(OUT)
+
+demo: $(STAMP) ## offline demo: simulated forge seeded with the real 2021 data, crawl, export
+	$(BIN)/codeindex --db $(DB) demo --out $(OUT)
+
+test: $(STAMP) ## run the whole suite (SQLite; PostgreSQL too when CODEINDEX_TEST_POSTGRES is set)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(STAMP) ## run the scale tests too
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check crawler index tests
+	$(BIN)/mypy crawler index
+
+bench: $(STAMP) ## benchmark at x1 and x10 scale (writes bench/results.json)
+	$(BIN)/python -m bench --scales 1,10
+
+bench-quick: $(STAMP) ## benchmark at x1 scale only
+	$(BIN)/python -m bench --scales 1
+
+clean: ## remove the venv, the default index and the export
+	rm -rf $(VENV) codeindex.sqlite $(OUT) .pytest_cache

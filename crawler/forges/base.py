@@ -1,0 +1,69 @@
+"""What every forge adapter offers the runner, and the errors it may raise.
+
+An adapter crawls one account (or one whole instance) and returns an `index.records.AccountCrawl`: records only,
+never an SDK object or an HTTP response. It never raises for a forge-side problem: it returns an AccountCrawl
+whose status says what went wrong (not found, unreachable, auth, rate-limited, failed), with `complete=False`
+unless the listing reached its last page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from index.records import AccountCrawl, HttpValidator
+
+
+@dataclass(frozen=True)
+class KnownRepo:
+    """What the index already holds about a repository: lets an adapter skip detail work when nothing changed."""
+
+    forge_id: int
+    full_name: str
+    pushed_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    signals_at: dt.datetime | None  # when the 365-day signals were last refreshed
+
+
+@dataclass(frozen=True)
+class KnownState:
+    """The index's memory of one account, handed to the adapter before a crawl."""
+
+    validators: dict[str, HttpValidator] = field(default_factory=dict)
+    repos: dict[int, KnownRepo] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One unit of work: an account on a forge, or the whole forge when `login` is None."""
+
+    host: str
+    kind: str  # forge kind from the configuration: github | gitlab | gitea | gogs | ...
+    api_url: str  # API root: https://api.github.com, https://HOST/api/v4, http://127.0.0.1:PORT/HOST/api/v3 ...
+    login: str | None  # None: every public project of the instance
+    token: str | None = None
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class ForgeAdapter(Protocol):
+    def crawl(self, target: Target, known: KnownState) -> AccountCrawl: ...
+
+
+class ForgeError(Exception):
+    """Base of adapter errors; the message is safe to show (it never contains a token)."""
+
+
+class RateLimitExhausted(ForgeError):
+    def __init__(self, message: str, reset_at: dt.datetime | None = None):
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+ProgressCallback = Callable[[int], None]  # called with the number of repositories found so far
