@@ -176,3 +176,31 @@ class AccountCrawl:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    """A configured account, as the index needs to know it (the crawler maps its config onto these)."""
+
+    login: str  # the host itself for a whole-forge entry
+    kind: AccountKind | None = None  # INSTANCE for a whole forge; otherwise learnt from the forge
+    name: str | None = None
+    pso_id: str | None = None
+    ministry: str | None = None
+    ignored_since: dt.date | None = None
+    floss_policy: str | None = None
+    ospo_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForgeSpec:
+    """A configured forge and its accounts."""
+
+    host: str
+    kind: str
+    api_url: str | None = None
+    pso_id: str | None = None
+    ministry: str | None = None
+    ignored_since: dt.date | None = None
+    whole_forge: bool = False
+    accounts: tuple[AccountSpec, ...] = ()

@@ -1,7 +1,7 @@
 """create the index
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-28
 """
 

@@ -1,0 +1,392 @@
+"""Writing crawl results into the index: idempotent, batched, and never destructive.
+
+- `sync_configuration` mirrors the configured forges and accounts (pso_id, ministry...) into the index.
+- `start_run` / `finish_run` bracket a crawl.
+- `record_account_crawl` stores one account's crawl in one transaction: account metadata, repositories (upserted
+  by forge + forge id, so a rename or transfer updates the row and keeps the old path), the day's metrics, HTTP
+  validators and the outcome. Repositories are marked gone only when the crawl is complete and successful; a
+  failed or partial crawl adds what it read and never removes or blanks anything.
+
+Upserts use INSERT … ON CONFLICT DO UPDATE (SQLite and PostgreSQL), so running the same unit twice, or two units
+at once on PostgreSQL, leaves the same index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from index.db import transaction
+from index.models import (
+    Account,
+    AccountOutcome,
+    CrawlRun,
+    Forge,
+    HttpValidatorRow,
+    Repository,
+    RepositoryMetric,
+)
+from index.records import (
+    AccountCrawl,
+    ForgeSpec,
+    HttpValidator,
+    OutcomeStatus,
+    RepositoryRecord,
+    RepositorySignals,
+    utcnow,
+)
+from index.score import score
+
+BATCH = 500
+
+# columns copied from RepositoryRecord as they are
+_REPO_FIELDS = (
+    "full_name", "name", "owner_path", "html_url", "description", "homepage", "default_branch", "language",
+    "stars", "forks", "watchers", "open_issues", "created_at", "updated_at", "pushed_at", "archived", "fork",
+    "parent_url", "template", "empty", "license_spdx",
+)
+_SIGNAL_FIELDS = (
+    "commits_365d", "contributors_365d", "last_commit_at", "releases_count", "latest_release_at", "has_readme",
+    "has_license", "has_contributing", "has_changelog", "has_publiccode",
+)
+# a change in any of these makes the repository "updated" in the crawl summary
+_TRACKED = _REPO_FIELDS + ("visibility", "topics")
+
+
+def login_key(host_kind: str, login: str) -> str:
+    """Forge paths are case-insensitive on GitHub and GitLab alike."""
+    return login.strip().strip("/").lower()
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# configuration ---------------------------------------------------------------------------------------------------
+def sync_configuration(session: Session, forges: Sequence[ForgeSpec]) -> None:
+    """Mirror the configuration: upsert forges and accounts, and flag those no longer configured.
+
+    Nothing is deleted: an account dropped from the configuration keeps its history but is no longer exported.
+    """
+    known_forges = {f.host: f for f in session.scalars(select(Forge))}
+    for spec in forges:
+        forge = known_forges.get(spec.host) or Forge(host=spec.host)
+        forge.kind, forge.api_url, forge.pso_id = spec.kind, spec.api_url, spec.pso_id
+        forge.ministry, forge.ignored_since, forge.whole_forge = spec.ministry, spec.ignored_since, spec.whole_forge
+        forge.configured = True
+        session.add(forge)
+        known_forges[spec.host] = forge
+    configured_hosts = {spec.host for spec in forges}
+    for host, forge in known_forges.items():
+        if host not in configured_hosts:
+            forge.configured = False
+    session.flush()
+
+    configured_ids: set[int] = set()
+    for spec in forges:
+        forge = known_forges[spec.host]
+        existing = {a.login_key: a for a in session.scalars(select(Account).where(Account.forge_id == forge.id))}
+        for acc in spec.accounts:
+            key = login_key(spec.kind, acc.login)
+            account = existing.get(key) or Account(forge_id=forge.id, login_key=key)
+            account.login = acc.login
+            if acc.kind is not None:
+                account.kind = acc.kind.value
+            account.configured = True
+            account.config_name, account.pso_id, account.ministry = acc.name, acc.pso_id, acc.ministry
+            account.ignored_since, account.floss_policy, account.ospo_url = (
+                acc.ignored_since, acc.floss_policy, acc.ospo_url
+            )
+            session.add(account)
+            existing[key] = account
+        session.flush()
+        configured_ids.update(existing[login_key(spec.kind, a.login)].id for a in spec.accounts)
+    session.execute(
+        update(Account)
+        .where(Account.id.not_in(configured_ids) if configured_ids else Account.id.is_not(None))
+        .values(configured=False)
+    )
+
+
+# runs ------------------------------------------------------------------------------------------------------------
+def start_run(engine: Engine, trigger: str = "cli") -> int:
+    with transaction(engine) as session:
+        run = CrawlRun(started_at=utcnow(), status="running", trigger=trigger, per_forge={})
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_run(engine: Engine, run_id: int, status: str | None = None) -> CrawlRun:
+    """Close a run. Without an explicit status: ok if every account was ok, partial if some failed."""
+    with transaction(engine) as session:
+        run = session.get_one(CrawlRun, run_id)
+        if status is None:
+            status = "ok" if run.accounts_failed == 0 else ("partial" if run.accounts_ok else "failed")
+        run.status = status
+        run.finished_at = utcnow()
+        return run
+
+
+# one account -----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredOutcome:
+    status: str
+    seen: int
+    new: int
+    updated: int
+    gone: int
+    renamed: int
+
+
+def record_account_crawl(engine: Engine, run_id: int, crawl: AccountCrawl, now: dt.datetime | None = None) -> StoredOutcome:
+    """Store one account's crawl in one transaction (commits whole or rolls back whole)."""
+    now = now or crawl.finished_at or utcnow()
+    with transaction(engine) as session:
+        return _record(session, run_id, crawl, now)
+
+
+def _record(session: Session, run_id: int, crawl: AccountCrawl, now: dt.datetime) -> StoredOutcome:
+    forge = session.scalars(select(Forge).where(Forge.host == crawl.forge_host)).one()
+    account = session.scalars(
+        select(Account).where(Account.forge_id == forge.id, Account.login_key == login_key(forge.kind, crawl.login))
+    ).one_or_none()
+    if account is None:  # crawled without being configured (e.g. --owner on a whole forge): remember it
+        account = Account(forge_id=forge.id, login=crawl.login, login_key=login_key(forge.kind, crawl.login),
+                          configured=False)
+        session.add(account)
+        session.flush()
+
+    ok = crawl.status == OutcomeStatus.OK
+    account.last_attempt_at = now
+    account.last_status = crawl.status.value
+    account.last_error = crawl.error
+    if crawl.account is not None:
+        _apply_account(account, crawl, now)
+    if ok:
+        account.last_success_at = now
+        account.last_seen = now
+        account.first_seen = account.first_seen or now
+
+    new, updated, renamed = _upsert_repositories(session, forge.id, account.id, run_id, crawl.repositories, now)
+    seen_ids = {r.forge_id for r in crawl.repositories} | set(crawl.unchanged_ids)
+    if crawl.unchanged_ids:
+        _touch_unchanged(session, forge.id, account.id, run_id, crawl.unchanged_ids, now)
+    _record_metrics(session, forge.id, seen_ids, now.date())
+    gone: list[str] = []
+    if ok and crawl.complete:
+        gone = _mark_gone(session, account.id, seen_ids, now)
+    _store_validators(session, forge.id, crawl.validators, now)
+
+    outcome = AccountOutcome(
+        run_id=run_id, account_id=account.id, status=crawl.status.value, error=crawl.error,
+        complete=crawl.complete, started_at=crawl.started_at, finished_at=crawl.finished_at or now,
+        repos_seen=len(seen_ids), repos_new=len(new), repos_updated=len(updated), repos_gone=len(gone),
+        repos_renamed=len(renamed),
+        changes={"new": sorted(new)[:200], "gone": sorted(gone)[:200], "renamed": sorted(renamed)[:200]},
+        requests=crawl.cost.requests, not_modified=crawl.cost.not_modified, rest_points=crawl.cost.rest_points,
+        graphql_points=crawl.cost.graphql_points,
+    )
+    session.add(outcome)
+    _add_to_run(session, run_id, crawl, len(new), len(updated), len(gone))
+    return StoredOutcome(crawl.status.value, len(seen_ids), len(new), len(updated), len(gone), len(renamed))
+
+
+def _apply_account(account: Account, crawl: AccountCrawl, now: dt.datetime) -> None:
+    record = crawl.account
+    assert record is not None
+    account.kind = record.kind.value if record.kind else account.kind
+    for name in ("name", "description", "html_url", "avatar_url", "website", "email", "location", "verified",
+                 "created_at", "followers", "repositories_count"):
+        value = getattr(record, name)
+        if value is not None:
+            setattr(account, name, value)
+    if record.forge_id is not None:
+        account.forge_account_id = record.forge_id
+
+
+def _repo_values(record: RepositoryRecord) -> dict[str, Any]:
+    values = {name: getattr(record, name) for name in _REPO_FIELDS}
+    values["visibility"] = record.visibility.value
+    values["topics"] = sorted(set(record.topics))
+    return values
+
+
+def _signal_values(signals: RepositorySignals) -> dict[str, Any]:
+    values = {name: getattr(signals, name) for name in _SIGNAL_FIELDS}
+    values["publiccode"] = dataclasses.asdict(signals.publiccode) if signals.publiccode else None
+    if values["publiccode"] is not None:
+        values["publiccode"]["funded_by"] = list(values["publiccode"]["funded_by"])
+    return values
+
+
+def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _upsert_repositories(
+    session: Session, forge_id: int, account_id: int, run_id: int,
+    records: Sequence[RepositoryRecord], now: dt.datetime,
+) -> tuple[list[str], list[str], list[str]]:
+    new: list[str] = []
+    updated: list[str] = []
+    renamed: list[str] = []
+    unique = list({r.forge_id: r for r in records}.values())  # a listing may repeat a repo across pages
+    for batch in _chunks(unique):
+        existing = {
+            row.forge_repo_id: row
+            for row in session.scalars(
+                select(Repository).where(
+                    Repository.forge_id == forge_id, Repository.forge_repo_id.in_([r.forge_id for r in batch])
+                )
+            )
+        }
+        with_signals: list[dict[str, Any]] = []
+        without_signals: list[dict[str, Any]] = []
+        for record in batch:
+            values = _repo_values(record)
+            old = existing.get(record.forge_id)
+            previous = list(old.previous_full_names or []) if old else []
+            if old is not None and old.full_name != record.full_name:
+                if old.full_name not in previous:
+                    previous.append(old.full_name)
+                renamed.append(f"{old.full_name} -> {record.full_name}")
+            if old is None:
+                new.append(record.full_name)
+            elif any(getattr(old, name) != values[name] for name in _TRACKED) or old.gone_at is not None:
+                updated.append(record.full_name)
+            merged = dict(values)
+            if record.signals is not None:
+                merged.update(_signal_values(record.signals))
+                merged["signals_at"] = now
+            elif old is not None:
+                merged.update({name: getattr(old, name) for name in _SIGNAL_FIELDS})
+            row = {
+                **values,
+                "forge_id": forge_id, "forge_repo_id": record.forge_id, "account_id": account_id,
+                "previous_full_names": previous, "score": score(merged),
+                "first_seen": old.first_seen if old else now, "last_seen": now, "gone_at": None,
+                "last_run_id": run_id,
+            }
+            if record.signals is not None:
+                row.update(_signal_values(record.signals))
+                row["signals_at"] = now
+                with_signals.append(row)
+            else:
+                without_signals.append(row)
+        for rows in (with_signals, without_signals):
+            if not rows:
+                continue
+            statement = _insert(session, Repository.__table__)
+            keep = {"id", "forge_id", "forge_repo_id", "first_seen"}
+            statement = statement.on_conflict_do_update(
+                index_elements=["forge_id", "forge_repo_id"],
+                set_={name: statement.excluded[name] for name in rows[0] if name not in keep},
+            )
+            session.execute(statement, rows)
+    return new, updated, renamed
+
+
+def _touch_unchanged(
+    session: Session, forge_id: int, account_id: int, run_id: int, ids: Sequence[int], now: dt.datetime
+) -> None:
+    for batch in _chunks(list(ids)):
+        session.execute(
+            update(Repository)
+            .where(Repository.forge_id == forge_id, Repository.forge_repo_id.in_(batch))
+            .values(last_seen=now, gone_at=None, last_run_id=run_id, account_id=account_id)
+        )
+
+
+def _record_metrics(session: Session, forge_id: int, forge_ids: set[int], day: dt.date) -> None:
+    columns = ("stars", "forks", "watchers", "open_issues", "commits_365d", "contributors_365d")
+    for batch in _chunks(sorted(forge_ids)):
+        rows = session.execute(
+            select(Repository.id, *(getattr(Repository, c) for c in columns)).where(
+                Repository.forge_id == forge_id, Repository.forge_repo_id.in_(batch)
+            )
+        ).all()
+        if not rows:
+            continue
+        values = [{"repository_id": row[0], "day": day, **dict(zip(columns, row[1:], strict=True))} for row in rows]
+        statement = _insert(session, RepositoryMetric.__table__)
+        statement = statement.on_conflict_do_update(
+            index_elements=["repository_id", "day"], set_={c: statement.excluded[c] for c in columns}
+        )
+        session.execute(statement, values)
+
+
+def _mark_gone(session: Session, account_id: int, seen: set[int], now: dt.datetime) -> list[str]:
+    """After a complete, successful listing: what the account held and the listing no longer returned is gone."""
+    candidates = session.execute(
+        select(Repository.id, Repository.forge_repo_id, Repository.full_name).where(
+            Repository.account_id == account_id, Repository.gone_at.is_(None)
+        )
+    ).all()
+    gone = [(row.id, row.full_name) for row in candidates if row.forge_repo_id not in seen]
+    for batch in _chunks([g[0] for g in gone]):
+        session.execute(update(Repository).where(Repository.id.in_(batch)).values(gone_at=now))
+    return [g[1] for g in gone]
+
+
+def _store_validators(session: Session, forge_id: int, validators: Sequence[HttpValidator], now: dt.datetime) -> None:
+    rows = [
+        {"forge_id": forge_id, "key": v.key, "etag": v.etag, "last_modified": v.last_modified, "memo": v.memo,
+         "updated_at": now}
+        for v in {v.key: v for v in validators}.values()
+    ]
+    for batch in _chunks(rows):
+        statement = _insert(session, HttpValidatorRow.__table__)
+        statement = statement.on_conflict_do_update(
+            index_elements=["forge_id", "key"],
+            set_={c: statement.excluded[c] for c in ("etag", "last_modified", "memo", "updated_at")},
+        )
+        session.execute(statement, list(batch))
+
+
+def _add_to_run(session: Session, run_id: int, crawl: AccountCrawl, new: int, updated: int, gone: int) -> None:
+    status = crawl.status
+    run = CrawlRun.__table__.c
+    increments: dict[str, Any] = {
+        "repos_new": run.repos_new + new,
+        "repos_updated": run.repos_updated + updated,
+        "repos_gone": run.repos_gone + gone,
+        "requests": run.requests + crawl.cost.requests,
+        "not_modified": run.not_modified + crawl.cost.not_modified,
+        "rest_points": run.rest_points + crawl.cost.rest_points,
+        "graphql_points": run.graphql_points + crawl.cost.graphql_points,
+    }
+    if status == OutcomeStatus.OK:
+        increments["accounts_ok"] = run.accounts_ok + 1
+    elif status == OutcomeStatus.UNSUPPORTED:
+        increments["accounts_unsupported"] = run.accounts_unsupported + 1
+    elif status == OutcomeStatus.SKIPPED:
+        increments["accounts_skipped"] = run.accounts_skipped + 1
+    else:
+        increments["accounts_failed"] = run.accounts_failed + 1
+    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(**increments))
+    # per-forge detail is a JSON document: read-modify-write inside this transaction
+    row = session.get_one(CrawlRun, run_id, populate_existing=True)
+    per_forge = dict(row.per_forge or {})
+    entry = dict(per_forge.get(crawl.forge_host) or {})
+    for key, value in (
+        ("accounts", 1), (f"accounts_{status.value}", 1), ("repos_new", new), ("repos_updated", updated),
+        ("repos_gone", gone), ("requests", crawl.cost.requests), ("not_modified", crawl.cost.not_modified),
+        ("rest_points", crawl.cost.rest_points), ("graphql_points", crawl.cost.graphql_points),
+    ):
+        entry[key] = entry.get(key, 0) + value
+    per_forge[crawl.forge_host] = entry
+    row.per_forge = per_forge
+
+
+def count_repositories(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Repository)) or 0

@@ -1,0 +1,138 @@
+"""Storing crawls: idempotent upserts, renames kept, gone only after a complete listing, failures change nothing."""
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from index.db import transaction
+from index.models import Account, AccountOutcome, CrawlRun, HttpValidatorRow, Repository, RepositoryMetric
+from index.records import CrawlCost, HttpValidator, OutcomeStatus
+from index.upsert import finish_run, record_account_crawl, start_run, sync_configuration
+from tests.index.factories import T0, crawl, repo, specs
+
+
+def _setup(engine, **accounts):
+    with transaction(engine) as session:
+        sync_configuration(session, specs(**accounts))
+
+
+def _repos(engine):
+    with transaction(engine) as session:
+        return {r.forge_repo_id: r for r in session.scalars(select(Repository))}
+
+
+def test_new_then_idempotent(engine):
+    _setup(engine)
+    run = start_run(engine)
+    first = record_account_crawl(engine, run, crawl("etalab", [repo(1, "a"), repo(2, "b")]), now=T0)
+    assert (first.new, first.updated, first.gone) == (2, 0, 0)
+    again = record_account_crawl(engine, run, crawl("etalab", [repo(1, "a"), repo(2, "b")]), now=T0)
+    assert (again.new, again.updated, again.gone) == (0, 0, 0)
+    rows = _repos(engine)
+    assert len(rows) == 2 and rows[1].first_seen == T0 and rows[1].score > 0
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(RepositoryMetric)) == 2
+
+
+def test_rename_updates_in_place_and_keeps_old_path(engine):
+    _setup(engine)
+    run = start_run(engine)
+    record_account_crawl(engine, run, crawl("etalab", [repo(1, "old-name")]), now=T0)
+    later = T0 + dt.timedelta(hours=6)
+    stored = record_account_crawl(engine, run, crawl("etalab", [repo(1, "new-name")]), now=later)
+    assert stored.renamed == 1 and stored.new == 0 and stored.gone == 0
+    row = _repos(engine)[1]
+    assert row.full_name == "etalab/new-name"
+    assert row.previous_full_names == ["etalab/old-name"]
+    assert row.first_seen == T0 and row.last_seen == later
+
+
+def test_gone_only_after_complete_successful_listing(engine):
+    _setup(engine)
+    run = start_run(engine)
+    record_account_crawl(engine, run, crawl("etalab", [repo(1, "a"), repo(2, "b")]), now=T0)
+    # a failed crawl that read only one repository removes nothing and blanks nothing
+    failed = crawl("etalab", [repo(1, "a", description=None, signals=None)], status=OutcomeStatus.FAILED,
+                   complete=False, error="502 from the forge")
+    assert record_account_crawl(engine, run, failed).gone == 0
+    rows = _repos(engine)
+    assert rows[2].gone_at is None
+    assert rows[1].commits_365d == 12  # signals kept: None means "not read this time"
+    # a partial (incomplete) successful crawl removes nothing either
+    assert record_account_crawl(engine, run, crawl("etalab", [repo(1, "a")], complete=False)).gone == 0
+    # a complete listing that no longer returns b marks it gone, and only it
+    stored = record_account_crawl(engine, run, crawl("etalab", [repo(1, "a")]), now=T0 + dt.timedelta(days=1))
+    assert stored.gone == 1
+    rows = _repos(engine)
+    assert rows[2].gone_at is not None and rows[1].gone_at is None
+    # it comes back: no longer gone
+    record_account_crawl(engine, run, crawl("etalab", [repo(1, "a"), repo(2, "b")]))
+    assert _repos(engine)[2].gone_at is None
+
+
+def test_failure_recorded_on_account_and_run(engine):
+    _setup(engine)
+    run = start_run(engine)
+    record_account_crawl(engine, run, crawl("etalab", status=OutcomeStatus.NOT_FOUND, complete=False,
+                                            error="404 Not Found", cost=CrawlCost(requests=1, rest_points=1)))
+    finished = finish_run(engine, run)
+    assert finished.status == "failed" and finished.accounts_failed == 1 and finished.requests == 1
+    with transaction(engine) as session:
+        account = session.scalars(select(Account)).one()
+        assert account.last_status == "not_found" and account.last_error == "404 Not Found"
+        assert account.last_success_at is None
+        assert session.scalars(select(AccountOutcome)).one().status == "not_found"
+        assert session.get(CrawlRun, run).per_forge["github.com"]["accounts_not_found"] == 1
+
+
+def test_unchanged_ids_count_as_seen(engine):
+    _setup(engine)
+    run = start_run(engine)
+    record_account_crawl(engine, run, crawl("etalab", [repo(1, "a"), repo(2, "b")]), now=T0)
+    result = record_account_crawl(engine, run, crawl("etalab", [], unchanged_ids=(1, 2)),
+                                  now=T0 + dt.timedelta(days=1))
+    assert result.gone == 0 and result.seen == 2
+    assert _repos(engine)[1].last_seen == T0 + dt.timedelta(days=1)
+
+
+def test_transfer_between_accounts_moves_the_row(engine):
+    _setup(engine, **{"github.com": ["etalab", "dinum"]})
+    run = start_run(engine)
+    record_account_crawl(engine, run, crawl("etalab", [repo(1, "a")]), now=T0)
+    moved = repo(1, "a", owner="dinum")
+    record_account_crawl(engine, run, crawl("dinum", [moved]), now=T0)
+    assert record_account_crawl(engine, run, crawl("etalab", [])).gone == 0  # no longer etalab's to lose
+    row = _repos(engine)[1]
+    assert row.full_name == "dinum/a" and row.previous_full_names == ["etalab/a"] and row.gone_at is None
+
+
+def test_validators_upserted(engine):
+    _setup(engine)
+    run = start_run(engine)
+    record_account_crawl(engine, run, crawl("etalab", validators=(HttpValidator("k", etag='W/"1"'),)))
+    record_account_crawl(engine, run, crawl("etalab", validators=(HttpValidator("k", etag='W/"2"', memo="[1]"),)))
+    with transaction(engine) as session:
+        row = session.scalars(select(HttpValidatorRow)).one()
+        assert (row.etag, row.memo) == ('W/"2"', "[1]")
+
+
+def test_account_dropped_from_configuration_is_kept_but_flagged(engine):
+    _setup(engine, **{"github.com": ["etalab", "dinum"]})
+    _setup(engine, **{"github.com": ["etalab"]})
+    with transaction(engine) as session:
+        flags = {a.login: a.configured for a in session.scalars(select(Account))}
+    assert flags == {"etalab": True, "dinum": False}
+
+
+def test_naive_datetime_refused(engine):
+    _setup(engine)
+    run = start_run(engine)
+    naive = dataclasses.replace(repo(1, "a"), pushed_at=dt.datetime(2026, 1, 1))  # noqa: DTZ001
+    try:
+        record_account_crawl(engine, run, crawl("etalab", [naive]))
+    except Exception as exc:
+        assert "naive" in str(exc)
+    else:
+        raise AssertionError("naive datetime accepted")
+    assert _repos(engine) == {}  # the whole unit rolled back
