@@ -110,7 +110,7 @@ def format_summary(summary: dict) -> str:
             f"whole-forge entries: {summary['whole_forge_entries']}; units of work: {summary['units']}",
             f"  ignored on {summary['date']}: {summary['ignored_forges']} forges, {summary['ignored_accounts']} accounts",
             f"  pso_id unknown ({UNKNOWN_PSO_ID}): {summary['unknown_pso_id']} units; "
-            f"missing: {summary['missing_pso_id']} units",
+            f"missing: {summary['missing_pso_id']}",
             f"  without ministry: {summary['without_ministry']} of {summary['units']} units",
             f"  schedule: every {sched['interval_hours']:g} h, export after: {'yes' if sched['export_after'] else 'no'}, "
             f"per-forge overrides: {sched['forge_overrides']}",

@@ -63,7 +63,10 @@ def compose(path: Path, problems: Problems) -> yaml.Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        what = " ".join(filter(None, [exc.context, exc.problem]))
+        context = exc.context or ""
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            context += f" (from line {exc.context_mark.line + 1})"
+        what = ": ".join(filter(None, [context, exc.problem]))
         problems.items.append(Problem(problems.file, line, "(yaml)", f"a syntax error: {what}", "valid YAML"))
         return None
     except yaml.YAMLError as exc:
@@ -147,7 +150,7 @@ class Builder:
         if isinstance(node, yaml.MappingNode):
             for key_node, value in node.value:
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
-                if key != "token_env":  # check_env_name reports that one in context
+                if key != "token_env" and not is_token_key(key):  # both are reported in context
                     self._scan_token_values(value, (*path, key))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
@@ -353,7 +356,7 @@ class Builder:
     ) -> list[ForgeSchedule]:
         where = ("schedule", "forges", host)
         if host not in hosts:
-            close = suggestion(host, hosts).replace("`", "'")
+            close = suggestion(host, hosts, cutoff=0.9).replace("`", "'")
             self.p.add(key_node, where, repr(host), "a forge host listed in this file" + close)
         if not isinstance(node, yaml.MappingNode):
             self.p.add(node, where, describe(node), "{cron: '0 */4 * * *'} or {interval_hours: N}")

@@ -83,9 +83,9 @@ def describe(node: yaml.Node) -> str:
     return f"{kind} {text}"
 
 
-def suggestion(word: str, known: list[str] | tuple[str, ...]) -> str:
+def suggestion(word: str, known: list[str] | tuple[str, ...], cutoff: float = 0.6) -> str:
     """' (did you mean `owners`?)' for a near miss among `known`, else ''."""
-    close = difflib.get_close_matches(word.lower().replace("-", "_"), list(known), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word.lower().replace("-", "_"), list(known), n=1, cutoff=cutoff)
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
