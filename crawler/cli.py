@@ -73,3 +73,161 @@ def fail(message: str, code: int = 2) -> None:
     """Print one clear line on stderr and exit with `code` (2: the user must fix something)."""
     click.echo(f"codeindex: error: {message}", err=True)
     sys.exit(code)
+
+
+def load_config_or_exit(path: Path):  # type: ignore[no-untyped-def]
+    """Load and validate the configuration; on any problem print them all and exit 2 before touching anything."""
+    from crawler.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        click.echo(f"codeindex: error: {path} has problems; nothing was crawled or written", err=True)
+        sys.exit(2)
+    except FileNotFoundError:
+        fail(f"configuration file {path} not found (use --config FILE or CODEINDEX_CONFIG)")
+
+
+def open_index_or_exit(db_url: str):  # type: ignore[no-untyped-def]
+    from index.db import IndexDatabaseError, open_index
+
+    try:
+        return open_index(db_url)
+    except IndexDatabaseError as exc:
+        fail(str(exc))
+
+
+# db ----------------------------------------------------------------------------------------------------------------
+@main.group("db")
+def db_group() -> None:
+    """Manage the index database (migrations are also applied automatically by every command)."""
+
+
+@db_group.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: Context) -> None:
+    """Create the index or apply pending schema migrations."""
+    from index.db import current_revision
+
+    engine = open_index_or_exit(ctx.db_url)
+    click.echo(f"index schema at revision {current_revision(engine)} (latest)")
+
+
+# crawl -------------------------------------------------------------------------------------------------------------
+@main.command("crawl")
+@click.option("--forge", "forge_host", metavar="HOST", help="Crawl only this forge host (e.g. gitlab.com).")
+@click.option("--owner", metavar="NAME", help="Crawl only this account (organisation, group or user path).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Crawl at most N accounts.")
+@pass_ctx
+def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit: int | None) -> None:
+    """Crawl the configured accounts and store what was found in the index.
+
+    Each account is stored as soon as it is crawled, in one transaction: an interrupted or failed crawl keeps
+    everything already stored and never removes a repository. Tokens come from the environment: GITHUB_TOKEN for
+    github.com, GITLAB_TOKEN for gitlab.com, and the variable named by a forge's `token_env` elsewhere.
+    """
+    from crawler.runner import plan
+
+    config = load_config_or_exit(ctx.config_path)
+    units = plan(config, forge=forge_host, owner=owner, limit=limit)
+    if not units:
+        fail("no account matches: check --forge / --owner against the configuration (ignored entries are skipped)")
+    engine = open_index_or_exit(ctx.db_url)
+    summary = _run_with_progress(engine, config, units, trigger="cli")
+    _print_summary(summary)
+    sys.exit(0 if summary.status in ("ok", "partial") else 1)
+
+
+def _run_with_progress(engine, config, units, trigger: str):  # type: ignore[no-untyped-def]
+    from crawler.runner import run_crawl
+
+    if not sys.stderr.isatty():
+        return run_crawl(engine, config, units, trigger=trigger)
+    with click.progressbar(length=len(units), label="crawling", file=sys.stderr,
+                           item_show_func=lambda u: u.label[:50] if u else "") as bar:
+        return run_crawl(engine, config, units, trigger=trigger, on_unit_done=lambda unit, _c: bar.update(1, unit))
+
+
+def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+    click.echo(
+        f"run {summary.run_id}: {summary.status} — accounts ok {summary.accounts_ok}, failed {summary.accounts_failed}, "
+        f"unsupported {summary.accounts_unsupported}; repositories new {summary.repos_new}, "
+        f"updated {summary.repos_updated}, gone {summary.repos_gone}; requests sent {summary.requests} "
+        f"({summary.not_modified} answered 304)"
+    )
+    for line in summary.failures[:20]:
+        click.echo(f"  {line}")
+    if len(summary.failures) > 20:
+        click.echo(f"  … and {len(summary.failures) - 20} more (codeindex runs --run {summary.run_id})")
+
+
+# runs --------------------------------------------------------------------------------------------------------------
+@main.command("runs")
+@click.option("--last", "count", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs.")
+@click.option("--run", "run_id", type=int, help="Show one run in detail, per forge and per failed account.")
+@pass_ctx
+def runs_command(ctx: Context, count: int, run_id: int | None) -> None:
+    """List recent crawl runs: start, end, outcome, accounts ok / failed, repositories, requests, rate-limit cost."""
+    from index.runs import describe_run, recent_runs
+
+    engine = open_index_or_exit(ctx.db_url)
+    if run_id is not None:
+        text = describe_run(engine, run_id)
+        if text is None:
+            fail(f"no run {run_id} in the index")
+        click.echo(text)
+        return
+    click.echo(recent_runs(engine, count))
+
+
+# simforge / demo -------------------------------------------------------------------------------------------------
+@main.command("simforge")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Multiply the 2021 seed data (accounts and repositories) by K.")
+@click.option("--latency", "latency_ms", type=float, default=0, show_default=True, help="Delay per request, ms.")
+@click.option("--fixture", is_flag=True, help="Serve the small test fixture instead of the 2021 seed data.")
+def simforge_command(port: int, scale: int, latency_ms: float, fixture: bool) -> None:
+    """Run the simulated forge (GitHub REST + GraphQL, GitLab v4) on loopback until Ctrl-C.
+
+    It prints a configuration whose every forge's api_url points at it: save it and crawl it with
+    `codeindex --config FILE crawl` to rehearse a crawl without touching a real forge.
+    """
+    import time
+
+    from crawler.simforge.seed import fixture_world, seed_from_codegouvfr
+    from crawler.simforge.server import SimForge
+
+    world = fixture_world() if fixture else seed_from_codegouvfr(scale=scale)
+    forge = SimForge(world, latency_ms=latency_ms, port=port)
+    try:
+        forge.start()
+    except OSError as exc:
+        fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}")
+    repos = sum(len(h.repos) for h in world.hosts.values())
+    click.echo(f"# simulated forge on {forge.base_url}: {len(world.hosts)} hosts, {repos} repositories")
+    click.echo(forge.config_yaml())
+    click.echo("# Ctrl-C to stop", err=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        forge.stop()
+
+
+@main.command("demo")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("export"), show_default=True,
+              help="Export folder.")
+@click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True, help="Multiply the seed data.")
+@pass_ctx
+def demo_command(ctx: Context, out_dir: Path, scale: int) -> None:
+    """Offline demo: simulate the forges with the real 2021 code.gouv.fr data, crawl them, export.
+
+    Needs no token and no network. It writes the index given by --db (default ./codeindex.sqlite), so that
+    `codeindex status`, `check` and `runs` can be tried on it afterwards.
+    """
+    from crawler.demo import run_demo
+
+    engine = open_index_or_exit(ctx.db_url)
+    run_demo(engine, out_dir, scale=scale, echo=click.echo)

@@ -1,0 +1,226 @@
+"""The crawl runner: turns the configuration into units of work, runs each through its forge adapter, stores it.
+
+One account is one unit: listed by its adapter, then stored by `index.upsert.record_account_crawl` in one
+transaction. A unit that fails is recorded with its cause and the run goes on with the next. An interrupted run
+(Ctrl-C, SIGTERM) stops taking new units, keeps what was committed, and is recorded as interrupted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from crawler.config import Config, ForgeConfig, OwnerConfig
+from crawler.forges.base import ForgeAdapter, KnownRepo, KnownState, Target
+from crawler.secrets import redact, token_from_env
+from index.db import transaction
+from index.records import (
+    AccountCrawl,
+    AccountKind,
+    AccountSpec,
+    ForgeSpec,
+    OutcomeStatus,
+    utcnow,
+)
+from index.state import load_known_repos, load_validators
+from index.upsert import finish_run, record_account_crawl, start_run, sync_configuration
+
+log = logging.getLogger(__name__)
+
+# tokens a forge gets without a `token_env`: only for the public forges they belong to, never sent elsewhere
+DEFAULT_TOKEN_ENV = {"github.com": "GITHUB_TOKEN", "gitlab.com": "GITLAB_TOKEN"}
+
+
+def forge_specs(config: Config) -> list[ForgeSpec]:
+    """The configuration as the index stores it."""
+    specs = []
+    for forge in config.forges:
+        if forge.whole_forge:
+            accounts: tuple[AccountSpec, ...] = (
+                AccountSpec(login=forge.host, kind=AccountKind.INSTANCE, pso_id=forge.pso_id,
+                            ministry=forge.ministry, ignored_since=forge.ignored_since,
+                            floss_policy=forge.floss_policy, ospo_url=forge.ospo_url),
+            )
+        else:
+            accounts = tuple(
+                AccountSpec(login=o.login, name=o.name, pso_id=o.pso_id, ministry=o.ministry,
+                            ignored_since=o.ignored_since, floss_policy=o.floss_policy, ospo_url=o.ospo_url)
+                for o in forge.owners
+            )
+        specs.append(ForgeSpec(host=forge.host, kind=forge.kind, api_url=forge.api_url, pso_id=forge.pso_id,
+                               ministry=forge.ministry, ignored_since=forge.ignored_since,
+                               whole_forge=forge.whole_forge, accounts=accounts))
+    return specs
+
+
+def token_for(forge: ForgeConfig) -> str | None:
+    env = forge.token_env or DEFAULT_TOKEN_ENV.get(forge.host)
+    if not env:
+        return None
+    tokens = token_from_env(env)
+    return tokens[0] if tokens else None
+
+
+@dataclass(frozen=True)
+class Unit:
+    forge: ForgeConfig
+    owner: OwnerConfig | None  # None: the whole forge
+
+    @property
+    def login(self) -> str:
+        return self.owner.login if self.owner else self.forge.host
+
+    @property
+    def label(self) -> str:
+        return f"{self.forge.host}/{self.owner.login}" if self.owner else f"{self.forge.host} (whole forge)"
+
+
+def plan(config: Config, *, forge: str | None = None, owner: str | None = None, limit: int | None = None,
+         today: dt.date | None = None) -> list[Unit]:
+    """The units to crawl today: configured, not ignored, filtered by --forge / --owner, at most `limit`."""
+    today = today or utcnow().date()
+    units = []
+    for forge_config, owner_config in config.accounts(active_on=today):
+        if forge and forge_config.host.lower() != forge.lower():
+            continue
+        if owner and (owner_config is None or owner_config.login.lower() != owner.lower()):
+            continue
+        units.append(Unit(forge_config, owner_config))
+    return units[:limit] if limit else units
+
+
+def default_adapters() -> dict[str, Callable[[], ForgeAdapter]]:
+    """Forge kind → adapter factory. Kinds missing here are recorded as unsupported, never a crash."""
+    factories: dict[str, Callable[[], ForgeAdapter]] = {}
+    from crawler.forges.github import GitHubAdapter
+    from crawler.forges.gitlab import GitLabAdapter
+
+    factories["github"] = GitHubAdapter
+    factories["gitlab"] = GitLabAdapter
+    try:
+        from crawler.forges.gitea import GiteaAdapter
+    except ImportError:
+        pass
+    else:
+        for kind in ("gitea", "gogs", "forgejo"):
+            factories[kind] = GiteaAdapter
+    return factories
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    status: str
+    accounts_ok: int = 0
+    accounts_failed: int = 0
+    accounts_unsupported: int = 0
+    repos_new: int = 0
+    repos_updated: int = 0
+    repos_gone: int = 0
+    requests: int = 0
+    not_modified: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def _unsupported(unit: Unit) -> AccountCrawl:
+    now = utcnow()
+    return AccountCrawl(
+        forge_host=unit.forge.host, login=unit.login, status=OutcomeStatus.UNSUPPORTED,
+        error=f"forge kind {unit.forge.kind!r} is not supported by this crawler", started_at=now, finished_at=now,
+    )
+
+
+def _known(engine: Engine, host: str, login: str, validators: dict) -> KnownState:
+    with transaction(engine) as session:
+        rows = load_known_repos(session, host, login)
+    return KnownState(
+        validators=validators,
+        repos={r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at, r.signals_at) for r in rows},
+    )
+
+
+def run_crawl(
+    engine: Engine,
+    config: Config,
+    units: Iterable[Unit] | None = None,
+    *,
+    trigger: str = "cli",
+    adapters: dict[str, Callable[[], ForgeAdapter]] | None = None,
+    stop: threading.Event | None = None,
+    on_unit_done: Callable[[Unit, AccountCrawl], None] | None = None,
+) -> RunSummary:
+    """Crawl `units` (default: the whole plan) and store each as it completes."""
+    units = list(plan(config) if units is None else units)
+    factories = default_adapters() if adapters is None else adapters
+    with transaction(engine) as session:
+        sync_configuration(session, forge_specs(config))
+    run_id = start_run(engine, trigger)
+    summary = RunSummary(run_id=run_id, status="running")
+    instances: dict[str, ForgeAdapter] = {}
+    validators_by_host: dict[str, dict] = {}
+    interrupted = False
+    try:
+        for unit in units:
+            if stop is not None and stop.is_set():
+                interrupted = True
+                break
+            crawl = _crawl_unit(engine, unit, factories, instances, validators_by_host)
+            stored = record_account_crawl(engine, run_id, crawl)
+            _tally(summary, unit, crawl, stored)
+            if on_unit_done:
+                on_unit_done(unit, crawl)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        status = "interrupted" if interrupted else None
+        run = finish_run(engine, run_id, status)
+        summary.status = run.status
+    return summary
+
+
+def _crawl_unit(engine, unit, factories, instances, validators_by_host) -> AccountCrawl:  # type: ignore[no-untyped-def]
+    kind = unit.forge.kind
+    if kind not in factories:
+        return _unsupported(unit)
+    adapter = instances.get(kind)
+    if adapter is None:
+        adapter = instances[kind] = factories[kind]()
+    host = unit.forge.host
+    if host not in validators_by_host:
+        with transaction(engine) as session:
+            validators_by_host[host] = load_validators(session, host)
+    target = Target(host=host, kind=kind, api_url=unit.forge.api_url,
+                    login=unit.owner.login if unit.owner else None, token=token_for(unit.forge))
+    started = utcnow()
+    try:
+        crawl = adapter.crawl(target, _known(engine, host, unit.login, validators_by_host[host]))
+    except Exception as exc:  # an adapter bug must not end the run: record it against the account
+        log.exception("adapter crashed on %s", unit.label)
+        return AccountCrawl(forge_host=host, login=unit.login, status=OutcomeStatus.FAILED,
+                            error=redact(f"internal error: {type(exc).__name__}: {exc}"),
+                            started_at=started, finished_at=utcnow())
+    if crawl.login != unit.login:  # whole-forge crawls report under the configured login (the host)
+        from dataclasses import replace
+
+        crawl = replace(crawl, login=unit.login)
+    return crawl
+
+
+def _tally(summary: RunSummary, unit: Unit, crawl: AccountCrawl, stored) -> None:  # type: ignore[no-untyped-def]
+    if crawl.status == OutcomeStatus.OK:
+        summary.accounts_ok += 1
+    elif crawl.status == OutcomeStatus.UNSUPPORTED:
+        summary.accounts_unsupported += 1
+    else:
+        summary.accounts_failed += 1
+        summary.failures.append(f"{unit.label}: {crawl.status.value}: {crawl.error or ''}".rstrip(": "))
+    summary.repos_new += stored.new
+    summary.repos_updated += stored.updated
+    summary.repos_gone += stored.gone
+    summary.requests += crawl.cost.requests
+    summary.not_modified += crawl.cost.not_modified

@@ -1,0 +1,73 @@
+"""Crawl runs as an operator reads them: `codeindex runs` and `codeindex runs --run N`."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+
+from index.db import transaction
+from index.models import Account, AccountOutcome, CrawlRun, Forge
+
+
+def _when(value) -> str:  # type: ignore[no-untyped-def]
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "—"
+
+
+def _duration(run: CrawlRun) -> str:
+    if not run.finished_at:
+        return "—"
+    seconds = int((run.finished_at - run.started_at).total_seconds())
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m{seconds % 60:02d}s" if seconds >= 3600 else (
+        f"{seconds // 60}m{seconds % 60:02d}s")
+
+
+def recent_runs(engine: Engine, count: int = 10) -> str:
+    with transaction(engine) as session:
+        runs = list(session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(count)))
+    if not runs:
+        return "no crawl run yet: start one with `codeindex crawl` (or try `codeindex demo`)"
+    header = ("run", "started", "duration", "status", "trigger", "ok", "failed", "unsup", "new", "updated", "gone",
+              "requests", "304", "REST pts", "GraphQL pts")
+    rows = [
+        (str(r.id), _when(r.started_at), _duration(r), r.status, r.trigger, str(r.accounts_ok),
+         str(r.accounts_failed), str(r.accounts_unsupported), str(r.repos_new), str(r.repos_updated),
+         str(r.repos_gone), str(r.requests), str(r.not_modified), str(r.rest_points), str(r.graphql_points))
+        for r in runs
+    ]
+    return _table(header, rows)
+
+
+def describe_run(engine: Engine, run_id: int) -> str | None:
+    with transaction(engine) as session:
+        run = session.get(CrawlRun, run_id)
+        if run is None:
+            return None
+        failures = session.execute(
+            select(Forge.host, Account.login, AccountOutcome.status, AccountOutcome.error)
+            .join(Account, Account.id == AccountOutcome.account_id)
+            .join(Forge, Forge.id == Account.forge_id)
+            .where(AccountOutcome.run_id == run_id, AccountOutcome.status != "ok")
+            .order_by(Forge.host, Account.login)
+        ).all()
+    lines = [
+        f"run {run.id} ({run.trigger}): {run.status}, started {_when(run.started_at)}, "
+        f"finished {_when(run.finished_at)} ({_duration(run)})",
+        "",
+    ]
+    header = ("forge", "accounts", "ok", "new", "updated", "gone", "requests", "304", "REST pts", "GraphQL pts")
+    rows = [
+        (host, str(d.get("accounts", 0)), str(d.get("accounts_ok", 0)), str(d.get("repos_new", 0)),
+         str(d.get("repos_updated", 0)), str(d.get("repos_gone", 0)), str(d.get("requests", 0)),
+         str(d.get("not_modified", 0)), str(d.get("rest_points", 0)), str(d.get("graphql_points", 0)))
+        for host, d in sorted((run.per_forge or {}).items())
+    ]
+    lines.append(_table(header, rows))
+    if failures:
+        lines += ["", f"{len(failures)} account(s) not ok:"]
+        lines += [f"  {host}/{login}: {status}{': ' + error if error else ''}" for host, login, status, error in failures]
+    return "\n".join(lines)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)])

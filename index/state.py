@@ -1,0 +1,40 @@
+"""What the index remembers that a crawler can use to spend less: stored validators and known repositories."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from index.models import Account, Forge, HttpValidatorRow, Repository
+from index.records import HttpValidator
+
+
+@dataclass(frozen=True)
+class KnownRepoRow:
+    forge_id: int
+    full_name: str
+    pushed_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    signals_at: dt.datetime | None
+
+
+def load_validators(session: Session, host: str) -> dict[str, HttpValidator]:
+    rows = session.execute(
+        select(HttpValidatorRow).join(Forge, Forge.id == HttpValidatorRow.forge_id).where(Forge.host == host)
+    ).scalars()
+    return {r.key: HttpValidator(r.key, r.etag, r.last_modified, r.memo) for r in rows}
+
+
+def load_known_repos(session: Session, host: str, login: str) -> list[KnownRepoRow]:
+    """Repositories the index holds for an account (gone ones excluded)."""
+    rows = session.execute(
+        select(Repository.forge_repo_id, Repository.full_name, Repository.pushed_at, Repository.updated_at,
+               Repository.signals_at)
+        .join(Account, Account.id == Repository.account_id)
+        .join(Forge, Forge.id == Repository.forge_id)
+        .where(Forge.host == host, Account.login_key == login.strip("/").lower(), Repository.gone_at.is_(None))
+    ).all()
+    return [KnownRepoRow(*row) for row in rows]

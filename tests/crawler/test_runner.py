@@ -1,0 +1,105 @@
+"""The runner: units from the configuration, one transaction each, failures recorded, never a crash."""
+
+import threading
+
+from sqlalchemy import select
+
+from crawler.config import load_config
+from crawler.runner import plan, run_crawl
+from index.db import transaction
+from index.models import Account, AccountOutcome, CrawlRun, Forge, Repository
+from index.records import AccountCrawl, OutcomeStatus
+from tests.index.factories import crawl, repo
+
+CONFIG = """\
+github.com:
+  forge: github
+  owners:
+    etalab:
+      pso_id: a515667c-6dc0-4544-a1a8-2cf13d7da23b
+    dinum:
+    old-team:
+      ignored_since: 2020-01-01
+git.example.org:
+  forge: gitlab
+  pso_id: 3ed2f725-e077-4973-a531-498e13fc7861
+code.example.org:
+  forge: sourcehut
+"""
+
+
+class ScriptedAdapter:
+    """A stand-in forge adapter answering from a script: tests the runner's bookkeeping, not a forge."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.seen = []
+
+    def crawl(self, target, known):
+        self.seen.append((target.host, target.login))
+        answer = self.answers[(target.host, target.login)]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def _config(tmp_path):
+    path = tmp_path / "organisations.yml"
+    path.write_text(CONFIG)
+    return load_config(path)
+
+
+def test_plan_skips_ignored_and_filters(tmp_path):
+    config = _config(tmp_path)
+    labels = [u.label for u in plan(config)]
+    assert labels == ["github.com/etalab", "github.com/dinum", "git.example.org (whole forge)",
+                      "code.example.org (whole forge)"]
+    assert [u.label for u in plan(config, owner="ETALAB")] == ["github.com/etalab"]
+    assert [u.label for u in plan(config, forge="git.example.org")] == ["git.example.org (whole forge)"]
+    assert len(plan(config, limit=1)) == 1
+
+
+def test_run_records_each_unit_and_survives_adapter_errors(tmp_path, engine):
+    config = _config(tmp_path)
+    github = ScriptedAdapter({
+        ("github.com", "etalab"): crawl("etalab", [repo(1, "a"), repo(2, "b")]),
+        ("github.com", "dinum"): RuntimeError("boom with token ghp_abcdefghijklmnopqrstuvwxyz0123"),
+    })
+    gitlab = ScriptedAdapter({
+        ("git.example.org", None): AccountCrawl(forge_host="git.example.org", login="git.example.org",
+                                                 status=OutcomeStatus.UNREACHABLE, error="connection refused"),
+    })
+    summary = run_crawl(engine, config, adapters={"github": lambda: github, "gitlab": lambda: gitlab})
+    assert (summary.accounts_ok, summary.accounts_failed, summary.accounts_unsupported) == (1, 2, 1)
+    assert summary.repos_new == 2 and summary.status == "partial"
+    with transaction(engine) as session:
+        outcomes = {
+            (host, login): (status, error)
+            for host, login, status, error in session.execute(
+                select(Forge.host, Account.login, AccountOutcome.status, AccountOutcome.error)
+                .join(Account, Account.id == AccountOutcome.account_id).join(Forge, Forge.id == Account.forge_id)
+            )
+        }
+        assert outcomes[("github.com", "etalab")] == ("ok", None)
+        status, error = outcomes[("github.com", "dinum")]
+        assert status == "failed" and "boom" in error and "ghp_" not in error
+        assert outcomes[("git.example.org", "git.example.org")] == ("unreachable", "connection refused")
+        assert outcomes[("code.example.org", "code.example.org")][0] == "unsupported"
+        assert session.scalar(select(CrawlRun.status)) == "partial"
+        ignored = session.scalars(select(Account).where(Account.login == "old-team")).one()
+        assert ignored.ignored_since is not None and ignored.last_attempt_at is None
+
+
+def test_stop_event_interrupts_between_units(tmp_path, engine):
+    config = _config(tmp_path)
+    stop = threading.Event()
+    github = ScriptedAdapter({("github.com", "etalab"): crawl("etalab", [repo(1, "a")]),
+                              ("github.com", "dinum"): crawl("dinum", [repo(2, "b", owner="dinum")])})
+
+    def after(unit, _crawl):
+        stop.set()
+
+    summary = run_crawl(engine, config, adapters={"github": lambda: github}, stop=stop, on_unit_done=after)
+    assert summary.status == "interrupted" and github.seen == [("github.com", "etalab")]
+    with transaction(engine) as session:
+        assert [r.full_name for r in session.scalars(select(Repository))] == ["etalab/a"]  # first unit kept
