@@ -231,3 +231,17 @@ def demo_command(ctx: Context, out_dir: Path, scale: int) -> None:
 
     engine = open_index_or_exit(ctx.db_url)
     run_demo(engine, out_dir, scale=scale, echo=click.echo)
+
+
+def _register() -> None:
+    from crawler.cli_config import config_group
+
+    main.add_command(config_group)
+    try:
+        from crawler.cli_export import export_command
+    except ImportError:  # pragma: no cover - being written
+        return
+    main.add_command(export_command)
+
+
+_register()

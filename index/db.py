@@ -35,9 +35,7 @@ def _safe_url(url: str) -> str:
 
 
 def normalise_url(url: str) -> str:
-    """Accept the forms people type: a bare path means SQLite; postgresql:// means the psycopg 3 driver."""
-    if "://" not in url:
-        return f"sqlite:///{url}"
+    """Accept the forms people type: postgres:// and postgresql:// mean the psycopg 3 driver."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
@@ -48,6 +46,8 @@ def normalise_url(url: str) -> str:
 def create_index_engine(url: str) -> Engine:
     url = normalise_url(url)
     try:
+        if "://" not in url:
+            raise ArgumentError(url)
         parsed = make_url(url)
     except ArgumentError:
         raise IndexDatabaseError(
