@@ -71,17 +71,19 @@ def show(ctx: click.Context, file: Path | None, ministries_path: Path | None, as
     rows = []
     for forge, owner in config.accounts():
         item = owner or forge
-        rows.append({
-            "host": forge.host,
-            "kind": forge.kind,
-            "login": owner.login if owner else None,
-            "name": owner.name if owner else None,
-            "pso_id": item.pso_id,
-            "ministry": item.ministry,
-            "ignored_since": item.ignored_since.isoformat() if item.ignored_since else None,
-            "ignored": item.is_ignored(today),
-            "api_url": forge.api_url,
-        })
+        rows.append(
+            {
+                "host": forge.host,
+                "kind": forge.kind,
+                "login": owner.login if owner else None,
+                "name": owner.name if owner else None,
+                "pso_id": item.pso_id,
+                "ministry": item.ministry,
+                "ignored_since": item.ignored_since.isoformat() if item.ignored_since else None,
+                "ignored": item.is_ignored(today),
+                "api_url": forge.api_url,
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

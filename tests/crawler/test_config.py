@@ -189,7 +189,12 @@ def test_syntax_error_is_located():
 
 @pytest.mark.parametrize(
     ("text", "found"),
-    [("", "an empty file"), ("# only a comment\n", "an empty file"), ("- github.com\n", "a list"), ("42\n", "number 42")],
+    [
+        ("", "an empty file"),
+        ("# only a comment\n", "an empty file"),
+        ("- github.com\n", "a list"),
+        ("42\n", "number 42"),
+    ],
 )
 def test_empty_or_non_mapping_file(tmp_path, text, found):
     [problem] = problems_of(write(tmp_path, text))
@@ -198,11 +203,15 @@ def test_empty_or_non_mapping_file(tmp_path, text, found):
 
 def test_missing_file(tmp_path):
     [problem] = problems_of(tmp_path / "nope.yml")
-    assert problem.found == "no such file" and str(problem).startswith(f"{tmp_path / 'nope.yml'}: (top level)")
+    assert problem.found == "no such file" and str(problem).startswith(
+        f"{tmp_path / 'nope.yml'}: (top level)"
+    )
 
 
 def test_token_looking_keys_and_values_anywhere(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         private_token: x
         git.example.org:
           forge: gitlab
@@ -211,7 +220,8 @@ def test_token_looking_keys_and_values_anywhere(tmp_path):
             team:
               api_key: 123
               name: glpat-abcdefghijklmnopqrstuvwxyz
-        """)
+        """,
+    )
     problems = problems_of(path)
     assert [(p.line, p.key_path) for p in problems] == [
         (1, "private_token"), (4, "git.example.org.token_env"),
@@ -223,7 +233,9 @@ def test_token_looking_keys_and_values_anywhere(tmp_path):
 
 
 def test_owner_metadata_wrong_types(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         gitlab.example.org:
           forge: [gitlab]
           pso_id:
@@ -233,13 +245,29 @@ def test_owner_metadata_wrong_types(tmp_path):
               pso_id: 3ED2F725-E077-4973-A531-498E13FC7861
               ignored_since: 2024-08-09T10:00:00Z
               name:
-        """)
+        """,
+    )
     found = [(p.line, p.key_path, p.found, p.expected.split(" (")[0]) for p in problems_of(path)]
     assert found == [
-        (2, "gitlab.example.org.forge", "a list", "one of github, gitlab, gitea, gogs, forgejo, sourcehut, bitbucket"),
+        (
+            2,
+            "gitlab.example.org.forge",
+            "a list",
+            "one of github, gitlab, gitea, gogs, forgejo, sourcehut, bitbucket",
+        ),
         (4, "gitlab.example.org.pso_id", "a list", "a single UUID from lannuaire.service-public.fr"),
-        (7, "gitlab.example.org.owners.group.pso_id", "'3ED2F725-E077-4973-A531-498E13FC7861'", "a lowercase UUID"),
-        (8, "gitlab.example.org.owners.group.ignored_since", "date 2024-08-09T10:00:00Z", "a date YYYY-MM-DD"),
+        (
+            7,
+            "gitlab.example.org.owners.group.pso_id",
+            "'3ED2F725-E077-4973-A531-498E13FC7861'",
+            "a lowercase UUID",
+        ),
+        (
+            8,
+            "gitlab.example.org.owners.group.ignored_since",
+            "date 2024-08-09T10:00:00Z",
+            "a date YYYY-MM-DD",
+        ),
         (9, "gitlab.example.org.owners.group.name", "nothing", "a readable name"),
     ]
 
@@ -290,7 +318,12 @@ def test_inheritance_and_ignored_since(valid):
 
 
 def test_logins_keep_their_text_and_api_urls(valid):
-    assert [o.login for o in valid.forge("github.com").owners] == ["etalab", "1024", "on", "MinistereSupRecherche"]
+    assert [o.login for o in valid.forge("github.com").owners] == [
+        "etalab",
+        "1024",
+        "on",
+        "MinistereSupRecherche",
+    ]
     assert valid.forge("github.com").token_env == "GITHUB_TOKENS"
     assert valid.forge("ghe.example.org").api_url == "https://ghe.example.org/api/v3"
     assert valid.forge("sim.example.org").api_url == "http://127.0.0.1:8080/sim.example.org/api/v4"
@@ -319,25 +352,32 @@ def test_schedule(valid, tmp_path):
     assert schedule.for_forge("gitea.example.org").interval_hours == 0.5
     assert schedule.for_forge("gogs.example.org").interval_hours == 6.0
     assert load_config(write(tmp_path, "g.example.org:\n  forge: gogs\n")).schedule == ScheduleConfig()
-    bad = write(tmp_path, """\
+    bad = write(
+        tmp_path,
+        """\
         g.example.org:
           forge: gogs
         schedule:
           forges:
             g.example.org: {cron: "61 * * * *", interval_hours: 1}
         shedule: {}
-        """)
+        """,
+    )
     found = [(p.line, p.key_path, p.expected) for p in problems_of(bad)]
     assert found[0] == (5, "schedule.forges.g.example.org", "exactly one of cron or interval_hours")
     assert found[1][:2] == (6, "shedule") and "did you mean `schedule`?" in found[1][2]
-    bad.write_text('g.example.org:\n  forge: gogs\nschedule:\n  forges:\n    g.example.org: {cron: "61 * * * *"}\n')
+    bad.write_text(
+        'g.example.org:\n  forge: gogs\nschedule:\n  forges:\n    g.example.org: {cron: "61 * * * *"}\n'
+    )
     [problem] = problems_of(bad)
     assert problem.line == 5 and problem.expected.startswith("a valid cron expression")
 
 
 def test_summary_text(valid):
     summary = summarize(valid, on=dt.date(2025, 7, 1))
-    assert summary["unknown_pso_id"] == 1 and summary["ignored_forges"] == 1 and summary["ignored_accounts"] == 1
+    assert (
+        summary["unknown_pso_id"] == 1 and summary["ignored_forges"] == 1 and summary["ignored_accounts"] == 1
+    )
     text = format_summary(summary)
     assert "forges: 8 (github 2, gitlab 2, forgejo 1, gitea 1, gogs 1, sourcehut 1)" in text
     assert "whole-forge entries: 4" in text and "ignored on 2025-07-01: 1 forges, 1 accounts" in text
@@ -361,7 +401,9 @@ def test_cli_check_ok_and_broken():
 
 
 def test_cli_uses_the_main_group_config_path_when_no_file_is_given():
-    result = CliRunner().invoke(config_group, ["check"], obj=SimpleNamespace(config_path=FIXTURES / "valid.yml"))
+    result = CliRunner().invoke(
+        config_group, ["check"], obj=SimpleNamespace(config_path=FIXTURES / "valid.yml")
+    )
     assert result.exit_code == 0 and "valid.yml: OK" in result.output
 
 
