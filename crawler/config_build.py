@@ -282,8 +282,8 @@ class Builder:
         for login, key_node, value in _pairs(node, path, self.p):
             where = (*path, login)
             line = key_node.start_mark.line + 1
-            if expected := check_login(login, kind):
-                self.p.add(key_node, where, repr(login), expected)
+            if login_expected := check_login(login, kind):
+                self.p.add(key_node, where, repr(login), login_expected)
             first = seen.get(login.lower())
             if first is not None:
                 self.p.add(
