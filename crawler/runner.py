@@ -28,7 +28,7 @@ from index.records import (
     utcnow,
 )
 from index.state import load_known_repos, load_validators
-from index.upsert import finish_run, record_account_crawl, start_run, sync_configuration
+from index.upsert import finish_run, record_account_crawl, recover_stale_runs, start_run, sync_configuration
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ def run_crawl(
     """Crawl `units` (default: the whole plan) and store each as it completes."""
     units = list(plan(config) if units is None else units)
     factories = default_adapters() if adapters is None else adapters
+    recover_stale_runs(engine)
     with transaction(engine) as session:
         sync_configuration(session, forge_specs(config))
     run_id = start_run(engine, trigger)

@@ -202,6 +202,7 @@ class CrawlRun(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(32))  # running | ok | partial | failed | interrupted
     trigger: Mapped[str] = mapped_column(String(32), default="cli")  # cli | schedule | demo
+    process: Mapped[str | None] = mapped_column(String(300))  # "hostname:pid" of the crawler, to spot dead runs
     accounts_ok: Mapped[int] = mapped_column(Integer, default=0)
     accounts_failed: Mapped[int] = mapped_column(Integer, default=0)
     accounts_unsupported: Mapped[int] = mapped_column(Integer, default=0)

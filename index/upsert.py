@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,9 +119,13 @@ def sync_configuration(session: Session, forges: Sequence[ForgeSpec]) -> None:
 
 
 # runs ------------------------------------------------------------------------------------------------------------
+def _process_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def start_run(engine: Engine, trigger: str = "cli") -> int:
     with transaction(engine) as session:
-        run = CrawlRun(started_at=utcnow(), status="running", trigger=trigger, per_forge={})
+        run = CrawlRun(started_at=utcnow(), status="running", trigger=trigger, per_forge={}, process=_process_id())
         session.add(run)
         session.flush()
         return run.id
@@ -134,6 +140,34 @@ def finish_run(engine: Engine, run_id: int, status: str | None = None) -> CrawlR
         run.status = status
         run.finished_at = utcnow()
         return run
+
+
+def recover_stale_runs(engine: Engine) -> int:
+    """Mark as interrupted the runs left 'running' by a process of this machine that no longer exists
+    (killed, machine rebooted). Their committed accounts stay; only the run's status was left wrong."""
+    host = socket.gethostname()
+    count = 0
+    with transaction(engine) as session:
+        for run in session.scalars(select(CrawlRun).where(CrawlRun.status == "running")):
+            owner_host, _, pid = (run.process or "").rpartition(":")
+            if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+                continue
+            run.status = "interrupted"
+            run.finished_at = utcnow()
+            count += 1
+    return count
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # one account -----------------------------------------------------------------------------------------------------

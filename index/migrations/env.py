@@ -7,6 +7,14 @@ from index.models import Base
 target_metadata = Base.metadata
 
 
+# tables in the index database that are not ours (the scheduler's job store)
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def _include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def run_migrations_online() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:  # plain `alembic` CLI use: build an engine from sqlalchemy.url
@@ -25,6 +33,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

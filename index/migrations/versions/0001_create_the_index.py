@@ -21,6 +21,7 @@ def upgrade() -> None:
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('trigger', sa.String(length=32), nullable=False),
+    sa.Column('process', sa.String(length=300), nullable=True),
     sa.Column('accounts_ok', sa.Integer(), nullable=False),
     sa.Column('accounts_failed', sa.Integer(), nullable=False),
     sa.Column('accounts_unsupported', sa.Integer(), nullable=False),

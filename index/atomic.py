@@ -1,0 +1,113 @@
+"""Atomic replacement of a set of files, so that a frontend never reads half a file.
+
+Every file is first written in full beside its target (same directory, hence same filesystem), flushed and
+fsync'd; only when all of them are on disk is each one `os.replace`d into place, then the directories are
+fsync'd so the renames survive a power cut. `os.replace` is atomic on POSIX: a reader opening the target gets
+either the old file or the new one, never a mix. If anything fails before the renames (a serialisation error,
+a full disk, a crash), the temporary files are removed and every previous file is left untouched.
+
+The set as a whole is not atomic (there is no multi-file rename): between the first and the last rename a
+reader may see new and old files side by side, for the few microseconds the renames take.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+
+class AtomicFileSet:
+    """Collects files written aside, and puts them all in place on `commit()`.
+
+    Use as a context manager: leaving the block normally commits, an exception discards everything.
+
+        with AtomicFileSet() as files:
+            files.write_bytes(out / "a.json", data)
+            with files.open(out / "b.csv") as handle:
+                handle.write(...)
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Path, Path]] = []  # (temporary, target)
+        self._done = False
+
+    def _temporary(self, target: Path) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+
+    @contextlib.contextmanager
+    def open(self, target: Path) -> Iterator[IO[bytes]]:
+        """A binary file to fill; it joins the set only if the block ends without an exception."""
+        if self._done:
+            raise RuntimeError("this file set was already committed or discarded")
+        temporary = self._temporary(Path(target))
+        handle = open(temporary, "xb")  # noqa: SIM115 - closed below, on every path
+        try:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        except BaseException:
+            handle.close()
+            temporary.unlink(missing_ok=True)
+            raise
+        handle.close()
+        self._pending.append((temporary, Path(target)))
+
+    def write_bytes(self, target: Path, data: bytes) -> int:
+        with self.open(target) as handle:
+            handle.write(data)
+        return len(data)
+
+    def commit(self) -> None:
+        """Rename every file into place, then make the renames durable."""
+        if self._done:
+            raise RuntimeError("this file set was already committed or discarded")
+        self._done = True
+        for temporary, target in self._pending:
+            os.replace(temporary, target)
+        for directory in sorted({target.parent for _, target in self._pending}):
+            _fsync_directory(directory)
+        self._pending.clear()
+
+    def discard(self) -> None:
+        """Remove every temporary file; the previous files stay as they were."""
+        self._done = True
+        for temporary, _ in self._pending:
+            temporary.unlink(missing_ok=True)
+        self._pending.clear()
+
+    def __enter__(self) -> AtomicFileSet:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        if exc_type is None:
+            try:
+                self.commit()
+            except BaseException:
+                self.discard()
+                raise
+        else:
+            self.discard()
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # not supported on this platform/filesystem: the renames are still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Replace one file atomically."""
+    with AtomicFileSet() as files:
+        files.write_bytes(target, data)

@@ -1,0 +1,225 @@
+"""Read-model queries: what the index publishes, read in one consistent snapshot.
+
+The publication rules live here and only here, so every exported file agrees on them:
+- a forge is published while it is configured and not past its `ignored_since` (ignored from that day on);
+- an account likewise, and only on a published forge;
+- a repository when it is public (never private or internal), not gone, and its account is published.
+
+Everything is read in one transaction (REPEATABLE READ on PostgreSQL, an explicit BEGIN on SQLite, whose driver
+would otherwise give each SELECT its own snapshot), so counts in one file match rows in another even while a
+crawl writes. Rows come back in no particular order: the export sorts them itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, or_, select
+
+from index.models import Account, Forge, Repository
+
+UNKNOWN_PSO_ID = "00000000-0000-0000-0000-000000000000"  # code.gouv.fr's placeholder for "body not known"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedForge:
+    host: str
+    kind: str
+    pso_id: str | None
+    ministry: str | None
+    whole_forge: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedAccount:
+    """A published account; pso_id and ministry fall back on the forge's (owners inherit them)."""
+
+    id: int  # the index's row id: internal, never exported
+    forge: ExportedForge
+    login: str
+    kind: str | None
+    name: str | None
+    config_name: str | None
+    description: str | None
+    html_url: str | None
+    avatar_url: str | None
+    website: str | None
+    email: str | None
+    location: str | None
+    verified: bool | None
+    created_at: dt.datetime | None
+    followers: int | None
+    forge_repositories_count: int | None
+    pso_id: str | None
+    ministry: str | None
+    floss_policy: str | None
+    ospo_url: str | None
+    first_seen: dt.datetime | None
+    last_seen: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    last_status: str | None
+    last_error: str | None
+
+    @property
+    def url(self) -> str:
+        """The account's page: the forge's own URL when known, else the conventional https://host/login."""
+        if self.html_url:
+            return self.html_url
+        if self.kind == "instance":
+            return f"https://{self.forge.host}"
+        return f"https://{self.forge.host}/{self.login}"
+
+
+REPOSITORY_COLUMNS = (
+    "forge_repo_id", "full_name", "previous_full_names", "name", "owner_path", "html_url", "description",
+    "homepage", "default_branch", "language", "topics", "stars", "forks", "watchers", "open_issues", "created_at",
+    "updated_at", "pushed_at", "archived", "fork", "parent_url", "template", "empty", "license_spdx",
+    "commits_365d", "contributors_365d", "last_commit_at", "releases_count", "latest_release_at", "has_readme",
+    "has_license", "has_contributing", "has_changelog", "has_publiccode", "publiccode", "signals_at", "score",
+    "first_seen", "last_seen",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedRepository:
+    account: ExportedAccount
+    forge_repo_id: int
+    full_name: str
+    previous_full_names: list[str]
+    name: str
+    owner_path: str
+    html_url: str
+    description: str | None
+    homepage: str | None
+    default_branch: str | None
+    language: str | None
+    topics: list[str]
+    stars: int
+    forks: int
+    watchers: int | None
+    open_issues: int | None
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    pushed_at: dt.datetime | None
+    archived: bool
+    fork: bool
+    parent_url: str | None
+    template: bool
+    empty: bool
+    license_spdx: str | None
+    commits_365d: int | None
+    contributors_365d: int | None
+    last_commit_at: dt.datetime | None
+    releases_count: int | None
+    latest_release_at: dt.datetime | None
+    has_readme: bool | None
+    has_license: bool | None
+    has_contributing: bool | None
+    has_changelog: bool | None
+    has_publiccode: bool | None
+    publiccode: dict[str, Any] | None
+    signals_at: dt.datetime | None
+    score: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+    @property
+    def sort_key(self) -> tuple[str, str, str, int]:
+        return (self.account.forge.host, self.full_name.lower(), self.full_name, self.forge_repo_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadModel:
+    """Everything one export publishes, from one snapshot, in no particular order."""
+
+    day: dt.date
+    forges: list[ExportedForge]
+    accounts: list[ExportedAccount]
+    repositories: list[ExportedRepository]
+
+
+def _still_listed(column: Any, day: dt.date) -> Any:
+    """`ignored_since` is the first day an entry is no longer published."""
+    return or_(column.is_(None), column > day)
+
+
+def _published(day: dt.date) -> tuple[Any, ...]:
+    """The publication rules on a query joining Forge and Account (the first two conditions need only Forge)."""
+    return (
+        Forge.configured.is_(True),
+        _still_listed(Forge.ignored_since, day),
+        Account.configured.is_(True),
+        _still_listed(Account.ignored_since, day),
+    )
+
+
+def _known_pso(value: str | None) -> str | None:
+    return None if value in (None, "", UNKNOWN_PSO_ID) else value
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection on which every SELECT sees the same state of the index."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with connection.begin():
+                yield connection
+        else:
+            connection.exec_driver_sql("BEGIN")  # pysqlite runs SELECTs outside transactions otherwise
+            try:
+                yield connection
+            finally:
+                connection.rollback()
+
+
+def read_model(engine: Engine, day: dt.date) -> ReadModel:
+    """Published forges, accounts and repositories as of `day` (the export's date, UTC)."""
+    with snapshot(engine) as connection:
+        return _read(connection, day)
+
+
+def _read(connection: Connection, day: dt.date) -> ReadModel:
+    forge_rows = connection.execute(
+        select(Forge.id, Forge.host, Forge.kind, Forge.pso_id, Forge.ministry, Forge.whole_forge).where(
+            *_published(day)[:2]
+        )
+    ).all()
+    forges = {
+        row.id: ExportedForge(row.host, row.kind, _known_pso(row.pso_id), row.ministry or None, bool(row.whole_forge))
+        for row in forge_rows
+    }
+    account_columns = [c for c in Account.__table__.c if c.name not in ("login_key", "configured", "ignored_since")]
+    account_rows = connection.execute(
+        select(*account_columns).join(Forge, Forge.id == Account.forge_id).where(*_published(day))
+    ).mappings().all()
+    accounts: dict[int, ExportedAccount] = {}
+    for row in account_rows:
+        forge = forges[row["forge_id"]]
+        accounts[row["id"]] = ExportedAccount(
+            id=row["id"], forge=forge, login=row["login"], kind=row["kind"], name=row["name"],
+            config_name=row["config_name"], description=row["description"], html_url=row["html_url"],
+            avatar_url=row["avatar_url"], website=row["website"], email=row["email"], location=row["location"],
+            verified=row["verified"], created_at=row["created_at"], followers=row["followers"],
+            forge_repositories_count=row["repositories_count"],
+            pso_id=_known_pso(row["pso_id"]) or forge.pso_id, ministry=row["ministry"] or forge.ministry,
+            floss_policy=row["floss_policy"], ospo_url=row["ospo_url"], first_seen=row["first_seen"],
+            last_seen=row["last_seen"], last_attempt_at=row["last_attempt_at"],
+            last_success_at=row["last_success_at"], last_status=row["last_status"], last_error=row["last_error"],
+        )
+    repo_rows = connection.execute(
+        select(Repository.account_id, *(getattr(Repository, c) for c in REPOSITORY_COLUMNS))
+        .join(Account, Account.id == Repository.account_id)
+        .join(Forge, Forge.id == Account.forge_id)
+        .where(Repository.visibility == "public", Repository.gone_at.is_(None), *_published(day))
+    ).mappings().all()
+    repositories = [
+        ExportedRepository(account=accounts[row["account_id"]], **{c: row[c] for c in REPOSITORY_COLUMNS})
+        for row in repo_rows
+    ]
+    return ReadModel(day, list(forges.values()), list(accounts.values()), repositories)
