@@ -14,7 +14,7 @@ OWNER_KEYS = ("name", *META_KEYS)
 SCHEDULE_KEYS = ("interval_hours", "export_after", "forges")
 FORGE_SCHEDULE_KEYS = ("cron", "interval_hours")
 RESERVED = ("schedule",)
-DEFAULT_INTERVAL_HOURS = 24.0
+DEFAULT_INTERVAL_HOURS = 6.0
 # shared public forges that must be listed by account: crawling them whole would index the world
 NEVER_WHOLE = frozenset({"github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "git.sr.ht"})
 
