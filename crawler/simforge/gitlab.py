@@ -12,17 +12,18 @@ recordings in shared/forgedata/gitlab-*; see forge-api-notes §2, §3.2 and §5.
   integer `Retry-After` and the text body `Retry later`. Option `gitlab_clock` (a `time.time`-like callable) lets
   tests move time instead of sleeping.
 
-Options are read from `req.options` when the server provides it, else from `req.state.extra` (per host).
+Options (SimForge.options) are read from `req.options` when the server provides it, else from
+`req.state.extra["options"]`, `world.options` or `req.state.extra` itself (per host).
 Listings never scan the world: `_Index` groups project ids by namespace and is rebuilt only when the host's
 repository or account count (or an optional `generation` attribute) changes.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import email.utils
 import hashlib
-import bisect
 import math
 import re
 import threading
@@ -43,10 +44,11 @@ _INDEX_LOCK = threading.Lock()
 
 # options, auth, throttle ---------------------------------------------------------------------------------------
 def _opt(req: SimRequest, name: str, default: Any = None) -> Any:
-    options = getattr(req, "options", None) or {}
-    if name in options:
-        return options[name]
-    return req.state.extra.get(name, default)
+    for options in (getattr(req, "options", None), req.state.extra.get("options"),
+                    getattr(req.world, "options", None), req.state.extra):
+        if options and name in options:
+            return options[name]
+    return default
 
 
 def _now(req: SimRequest) -> float:

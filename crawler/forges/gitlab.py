@@ -1,0 +1,423 @@
+"""GitLab adapter: lists a group (with all its subgroups), a user namespace, or a whole instance, via python-gitlab.
+
+API: GitLab REST v4 (https://docs.gitlab.com/api/rest/). Listing:
+* group  — `GET /groups/:id/projects?include_subgroups=true&with_shared=false&order_by=id&sort=asc`, offset
+  pagination followed through `Link` rel="next" only: above 10,000 records GitLab drops `x-total`,
+  `x-total-pages` and rel="last" (gitlab-foss!23931), so nothing here reads totals. Projects whose namespace is
+  outside the group (shared ones) are dropped even if the server ignores `with_shared`.
+* user   — `/groups/:id` 404 → `GET /users?username=` → `GET /users/:id/projects`.
+* instance (`target.login is None`) — `GET /projects?visibility=public&pagination=keyset&order_by=id&sort=asc`:
+  offset pagination is capped (docs: "up to 50,000 projects"), keyset is not.
+Per project (skipped when the project's `last_activity_at` is unchanged and signals are < 24 h old):
+`GET /projects/:id?license=true` (the list has no licence), `/languages` (biggest share wins),
+`/repository/commits?ref_name=<default>` newest first, read until the first commit older than 365 days (one request
+gives both the last commit date and the yearly count, where `since=` would need a second request for repositories
+idle for a year), `/repository/tree` (root files), `/releases` (x-total when present), and
+`/repository/files/publiccode.yml/raw` only when the tree shows one. Empty repositories cost one request.
+
+Rate limits (https://docs.gitlab.com/user/gitlab_com/rate_limits/): 429 + integer `Retry-After`. python-gitlab
+would sleep on its own with `time.sleep`; its 429 handling is turned off per call (`obey_rate_limit=False`) and
+this module waits through the injected clock instead, reading `Retry-After`/`RateLimit-Reset` from a `requests`
+response hook that also counts every request for `CrawlCost`. Transient 5xx and connection errors are retried by
+python-gitlab (`retry_transient_errors=True`, `max_retries` kept small: its backoff is 0.1·2ⁿ s).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import gitlab
+import requests
+from gitlab.exceptions import GitlabAuthenticationError, GitlabError
+
+from crawler.forges.base import Clock, KnownRepo, KnownState, Target
+from crawler.forges.licences import from_gitlab
+from crawler.forges.publiccode import parse_publiccode
+from index.records import (
+    AccountCrawl,
+    AccountKind,
+    AccountRecord,
+    CrawlCost,
+    OutcomeStatus,
+    RepositoryRecord,
+    RepositorySignals,
+    Visibility,
+)
+
+T = TypeVar("T")
+SIGNALS_TTL = dt.timedelta(hours=24)
+ACTIVITY_WINDOW = dt.timedelta(days=365)
+README = ("readme",)
+LICENSE = ("license", "licence", "copying", "unlicense")
+CONTRIBUTING = ("contributing",)
+CHANGELOG = ("changelog", "changes", "history", "news")
+PUBLICCODE = ("publiccode.yml", "publiccode.yaml")
+
+
+# pure mapping --------------------------------------------------------------------------------------------------
+def parse_time(value: Any) -> dt.datetime | None:
+    """GitLab timestamps ("2020-04-27T06:13:22.642Z", "2024-06-28T03:44:20-07:00") → UTC-aware datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def licence_of(data: Mapping[str, Any]) -> str | None:
+    """SPDX id from a `?license=true` project body; None when absent or when GitLab detected no licence."""
+    licence = data.get("license")
+    if not isinstance(licence, Mapping):
+        return None
+    return from_gitlab(licence.get("key"))
+
+
+def main_language(languages: Mapping[str, Any]) -> str | None:
+    """`GET /projects/:id/languages` → the language with the biggest share (ties: alphabetical)."""
+    shares = [(float(v), k) for k, v in languages.items() if isinstance(v, int | float)]
+    return min(shares, key=lambda item: (-item[0], item[1]))[1] if shares else None
+
+
+def project_to_record(
+    data: Mapping[str, Any], *, language: str | None = None, signals: RepositorySignals | None = None
+) -> RepositoryRecord:
+    """A project body (list item, `simple=true` item or single GET) → RepositoryRecord. Pure: no I/O."""
+    namespace = data.get("namespace") or {}
+    full_name = data.get("path_with_namespace") or f"{namespace.get('full_path', '')}/{data.get('path', '')}"
+    owner = namespace.get("full_path") or full_name.rsplit("/", 1)[0]
+    topics = data.get("topics")
+    if topics is None:
+        topics = data.get("tag_list") or []
+    empty = bool(data.get("empty_repo")) or (data.get("empty_repo") is None and data.get("default_branch") is None)
+    parent = data.get("forked_from_project")
+    last_activity = parse_time(data.get("last_activity_at"))
+    visibility = data.get("visibility") or "public"
+    issues = data.get("open_issues_count")
+    return RepositoryRecord(
+        forge_id=int(data["id"]),
+        full_name=full_name,
+        name=data.get("path") or data.get("name") or full_name.rsplit("/", 1)[-1],
+        owner_path=owner,
+        html_url=data.get("web_url") or "",
+        visibility=Visibility(visibility) if visibility in Visibility._value2member_map_ else Visibility.PUBLIC,
+        description=data.get("description") or None,
+        default_branch=data.get("default_branch"),
+        language=language,
+        topics=tuple(str(t) for t in topics),
+        stars=int(data.get("star_count") or 0),
+        forks=int(data.get("forks_count") or 0),
+        watchers=None,
+        open_issues=int(issues) if isinstance(issues, int) else None,
+        created_at=parse_time(data.get("created_at")),
+        updated_at=parse_time(data.get("updated_at")) or last_activity,
+        pushed_at=None if empty else last_activity,
+        archived=bool(data.get("archived")),
+        fork=isinstance(parent, Mapping),
+        parent_url=parent.get("web_url") if isinstance(parent, Mapping) else None,
+        empty=empty,
+        license_spdx=licence_of(data),
+        signals=signals,
+    )
+
+
+def tree_flags(names: list[str]) -> dict[str, bool]:
+    """Root file names → the has_* signals (case-insensitive prefixes, as forges display them)."""
+    lower = [n.lower() for n in names]
+
+    def has(prefixes: tuple[str, ...]) -> bool:
+        return any(n.startswith(prefixes) for n in lower)
+
+    return {"has_readme": has(README), "has_license": has(LICENSE), "has_contributing": has(CONTRIBUTING),
+            "has_changelog": has(CHANGELOG), "has_publiccode": any(n in PUBLICCODE for n in lower)}
+
+
+# plumbing ------------------------------------------------------------------------------------------------------
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _RateLimited(Exception):
+    pass
+
+
+class _Meter:
+    """A `requests` response hook: counts requests and keeps the last answer's headers (Retry-After...)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.headers: Mapping[str, str] = {}
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        self.requests += 1
+        self.headers = response.headers
+        return response
+
+
+@dataclass
+class _Crawl:
+    """Per-crawl state: one python-gitlab client (not thread-safe), its meter, the call policy."""
+
+    gl: gitlab.Gitlab
+    meter: _Meter
+    adapter: GitLabAdapter
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one request, waiting out 429s with the injected clock (Retry-After, else RateLimit-Reset)."""
+        adapter = self.adapter
+        for attempt in range(adapter.rate_limit_retries + 1):
+            try:
+                return fn(*args, **kwargs)
+            except GitlabError as exc:
+                if exc.response_code != 429:
+                    raise
+                wait = self._wait(attempt)
+                if attempt == adapter.rate_limit_retries or wait > adapter.max_wait_s:
+                    raise _RateLimited(f"429 Too Many Requests (retry after {wait:.0f} s)") from exc
+                adapter.clock.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _wait(self, attempt: int) -> float:
+        headers = self.meter.headers
+        try:
+            return float(int(headers["Retry-After"]))
+        except (KeyError, ValueError):
+            pass
+        try:
+            return max(0.0, int(headers["RateLimit-Reset"]) - self.adapter.clock.now().timestamp())
+        except (KeyError, ValueError):
+            return min(60.0, 2.0**attempt)
+
+    def each(self, listing: Any) -> Iterator[dict[str, Any]]:
+        """Iterate a GitlabList (or a first-page call) with the 429 policy applied to every page fetch."""
+        iterator = self.call(listing) if callable(listing) else listing
+        while True:
+            try:
+                item = self.call(next, iterator)
+            except StopIteration:
+                return
+            yield item.attributes if hasattr(item, "attributes") else item
+
+    @property
+    def kw(self) -> dict[str, Any]:
+        return {"obey_rate_limit": False, "max_retries": self.adapter.max_retries}
+
+
+class GitLabAdapter:
+    """`crawl(target, known)` for GitLab instances (gitlab.com or self-hosted), see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        timeout: float = 30.0,
+        per_page: int = 100,
+        max_retries: int = 3,
+        rate_limit_retries: int = 5,
+        max_wait_s: float = 900.0,
+        signals_ttl: dt.timedelta = SIGNALS_TTL,
+    ):
+        self.clock: Clock = clock or SystemClock()
+        self.timeout = timeout
+        self.per_page = per_page
+        self.max_retries = max_retries
+        self.rate_limit_retries = rate_limit_retries
+        self.max_wait_s = max_wait_s
+        self.signals_ttl = signals_ttl
+
+    # entry point -----------------------------------------------------------------------------------------------
+    def crawl(self, target: Target, known: KnownState) -> AccountCrawl:
+        started = self.clock.now()
+        meter = _Meter()
+        session = requests.Session()
+        session.hooks["response"].append(meter)
+        base = target.api_url.rstrip("/")
+        base = base[: -len("/api/v4")] if base.endswith("/api/v4") else base
+        gl = gitlab.Gitlab(base, private_token=target.token or None, timeout=self.timeout,
+                           per_page=self.per_page, retry_transient_errors=True, session=session)
+        crawl = _Crawl(gl, meter, self)
+        login = target.login or target.host
+        account: AccountRecord | None = None
+        records: dict[int, RepositoryRecord] = {}
+        complete = False
+        status, error = OutcomeStatus.OK, None
+        try:
+            account, listing, inside = self._open(crawl, target)
+            if account is None:
+                status, error = OutcomeStatus.NOT_FOUND, f"no group or user {target.login!r} on {target.host}"
+            else:
+                for data in crawl.each(listing):
+                    if inside(data) and int(data["id"]) not in records:
+                        records[int(data["id"])] = project_to_record(data)
+                complete = True
+                for pid, record in list(records.items()):
+                    records[pid] = self._detail(crawl, record, known.repos.get(pid))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome, never an exception
+            status, error = _classify(exc, target.token)
+        finally:
+            session.close()
+        if account is not None:
+            account = _with_count(account, len(records))
+        cost = CrawlCost(requests=meter.requests, rest_points=meter.requests)
+        return AccountCrawl(
+            forge_host=target.host, login=login, status=status, account=account,
+            repositories=tuple(records.values()), complete=complete, error=error, cost=cost,
+            started_at=started, finished_at=self.clock.now(),
+        )
+
+    # listing ---------------------------------------------------------------------------------------------------
+    def _open(self, crawl: _Crawl, target: Target) -> tuple[AccountRecord | None, Any, Callable[[dict], bool]]:
+        """The account record, its project listing (a GitlabList factory) and the 'belongs here' filter."""
+        gl, kw = crawl.gl, crawl.kw
+        if target.login is None:
+            account = AccountRecord(login=target.host, kind=AccountKind.INSTANCE, html_url=f"https://{target.host}")
+            listing = lambda: gl.projects.list(  # noqa: E731
+                iterator=True, pagination="keyset", order_by="id", sort="asc", visibility="public", **kw)
+            return account, listing, lambda data: True
+        try:
+            group = crawl.call(gl.groups.get, target.login, **kw)
+        except GitlabError as exc:
+            if exc.response_code != 404:
+                raise
+        else:
+            path = str(group.full_path).lower()
+            listing = lambda: group.projects.list(  # noqa: E731
+                iterator=True, include_subgroups=True, with_shared=False, order_by="id", sort="asc", **kw)
+            return _group_record(group.attributes), listing, lambda data: _inside(data, path)
+        users = crawl.call(gl.users.list, username=target.login, get_all=False, **kw)
+        if not users:
+            return None, None, lambda data: False
+        user = users[0]
+        path = str(user.username).lower()
+        listing = lambda: gl.users.get(user.id, lazy=True).projects.list(  # noqa: E731
+            iterator=True, order_by="id", sort="asc", **kw)
+        return _user_record(user.attributes), listing, lambda data: _inside(data, path)
+
+    # per-project details ---------------------------------------------------------------------------------------
+    def _detail(self, crawl: _Crawl, record: RepositoryRecord, known: KnownRepo | None) -> RepositoryRecord:
+        now = self.clock.now()
+        if (known is not None and known.pushed_at == record.pushed_at and known.signals_at is not None
+                and now - known.signals_at < self.signals_ttl):
+            return record  # unchanged: signals/licence/language None = keep the stored values
+        gl, kw = crawl.gl, crawl.kw
+        try:
+            full = crawl.call(gl.projects.get, record.forge_id, license=True, **kw).attributes
+        except GitlabError as exc:
+            if exc.response_code in (403, 404):  # gone or hidden since the listing: keep what the list said
+                return record
+            raise
+        if full.get("empty_repo") or record.empty:
+            signals = RepositorySignals(commits_365d=0, contributors_365d=0, releases_count=0,
+                                        has_readme=False, has_license=False, has_contributing=False,
+                                        has_changelog=False, has_publiccode=False)
+            return project_to_record(full, signals=signals)
+        project = gl.projects.get(record.forge_id, lazy=True)
+        language = main_language(crawl.call(project.languages, **kw))
+        signals = self._signals(crawl, project, full.get("default_branch"), now)
+        return project_to_record(full, language=language, signals=signals)
+
+    def _signals(self, crawl: _Crawl, project: Any, branch: str | None, now: dt.datetime) -> RepositorySignals:
+        kw = crawl.kw
+        since = now - ACTIVITY_WINDOW
+        commits, emails, last = 0, set(), None
+        ref = {"ref_name": branch} if branch else {}
+        for commit in crawl.each(lambda: project.commits.list(iterator=True, **ref, **kw)):
+            when = parse_time(commit.get("committed_date")) or parse_time(commit.get("created_at"))
+            if when is None:
+                continue
+            last = last or when
+            if when < since:
+                break
+            commits += 1
+            if commit.get("author_email"):
+                emails.add(str(commit["author_email"]).lower())
+        names = [e.get("name", "") for e in crawl.each(lambda: project.repository_tree(iterator=True, **kw))]
+        flags = tree_flags(names)
+        releases = crawl.call(project.releases.list, iterator=True, **kw)
+        latest = None
+        first = next(crawl.each(releases), None)
+        if first is not None:
+            latest = parse_time(first.get("released_at")) or parse_time(first.get("created_at"))
+        count = releases.total if releases.total is not None else (
+            (1 if first else 0) + sum(1 for _ in crawl.each(releases)))
+        publiccode = None
+        if flags["has_publiccode"]:
+            name = next(n for n in names if n.lower() in PUBLICCODE)
+            try:
+                raw = crawl.call(project.files.raw, name, ref=branch or "HEAD", **kw)
+            except GitlabError as exc:
+                if exc.response_code != 404:
+                    raise
+                raw = None
+            publiccode = parse_publiccode(raw)
+        return RepositorySignals(
+            commits_365d=commits, contributors_365d=len(emails), last_commit_at=last,
+            releases_count=count, latest_release_at=latest, publiccode=publiccode, **flags,
+        )
+
+
+# helpers -------------------------------------------------------------------------------------------------------
+def _inside(data: Mapping[str, Any], path: str) -> bool:
+    """A project belongs to the account when its namespace is the account or below it (shared ones are not)."""
+    namespace = data.get("namespace") or {}
+    owner = str(namespace.get("full_path") or data.get("path_with_namespace", "").rsplit("/", 1)[0]).lower()
+    return owner == path or owner.startswith(path + "/")
+
+
+def _group_record(data: Mapping[str, Any]) -> AccountRecord:
+    return AccountRecord(
+        login=data.get("full_path") or data.get("path") or "", kind=AccountKind.GROUP,
+        html_url=data.get("web_url") or "", forge_id=data.get("id"), name=data.get("name"),
+        description=data.get("description") or None, avatar_url=data.get("avatar_url"),
+        created_at=parse_time(data.get("created_at")),
+    )
+
+
+def _user_record(data: Mapping[str, Any]) -> AccountRecord:
+    return AccountRecord(
+        login=data.get("username") or "", kind=AccountKind.USER, html_url=data.get("web_url") or "",
+        forge_id=data.get("id"), name=data.get("name"), description=data.get("bio") or None,
+        avatar_url=data.get("avatar_url"), website=data.get("website_url") or None,
+        email=data.get("public_email") or None, location=data.get("location") or None,
+        created_at=parse_time(data.get("created_at")),
+    )
+
+
+def _with_count(account: AccountRecord, count: int) -> AccountRecord:
+    from dataclasses import replace
+
+    return replace(account, repositories_count=count)
+
+
+def _classify(exc: BaseException, token: str | None) -> tuple[OutcomeStatus, str]:
+    """Map a failure to an outcome; the message never carries the token."""
+    if isinstance(exc, _RateLimited):
+        status = OutcomeStatus.RATE_LIMITED
+    elif isinstance(exc, GitlabAuthenticationError):
+        status = OutcomeStatus.AUTH
+    elif isinstance(exc, GitlabError) and exc.response_code in (401, 403):
+        status = OutcomeStatus.AUTH
+    elif isinstance(exc, GitlabError) and exc.response_code == 429:
+        status = OutcomeStatus.RATE_LIMITED
+    elif isinstance(exc, GitlabError) and exc.response_code == 404:
+        status = OutcomeStatus.NOT_FOUND
+    elif isinstance(exc, requests.ConnectionError | requests.Timeout):
+        status = OutcomeStatus.UNREACHABLE
+    else:
+        status = OutcomeStatus.FAILED
+    if isinstance(exc, GitlabError):
+        message = f"{type(exc).__name__}: {exc.response_code} {exc.error_message!s}"[:500]
+    else:
+        message = f"{type(exc).__name__}: {exc}"[:500]
+    if token:
+        message = message.replace(token, "***")
+    return status, message

@@ -1,0 +1,216 @@
+"""GitLabAdapter end to end: real python-gitlab against the simulated GitLab over loopback."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import socket
+
+from crawler.forges.base import KnownRepo, KnownState, Target
+from crawler.forges.gitlab import GitLabAdapter
+from crawler.simforge.seed import fixture_world
+from crawler.simforge.world import SimAccount, SimCommit, SimRelease, SimRepo
+from index.records import AccountKind, OutcomeStatus, Visibility
+from tests.crawler.test_gitlab_support import HOST, NOW, FakeClock, running, target, world_with
+
+FIXTURE_HOST = "gitlab.example.org"
+
+
+def adapter(clock: FakeClock | None = None, **kw) -> GitLabAdapter:
+    return GitLabAdapter(clock=clock or FakeClock(), timeout=5, max_retries=1, **kw)
+
+
+def by_name(crawl):
+    return {r.full_name: r for r in crawl.repositories}
+
+
+def test_nested_subgroups_each_project_once_and_shared_not_attributed():
+    world = fixture_world(now=NOW)
+    with running(world) as forge:
+        crawl = adapter().crawl(target(forge, "ministere", host=FIXTURE_HOST), KnownState())
+    assert crawl.status is OutcomeStatus.OK and crawl.complete
+    names = [r.full_name for r in crawl.repositories]
+    assert len(names) == len(set(names))
+    assert set(names) == {"ministere/portail", "ministere/dsi/outils", "ministere/dsi/apps/app-mobile",
+                          "ministere/dsi/apps/vide"}  # anonymous: no internal/private; shared one excluded
+    assert crawl.account.kind is AccountKind.GROUP and crawl.account.repositories_count == 4
+    records = by_name(crawl)
+    assert records["ministere/dsi/apps/app-mobile"].owner_path == "ministere/dsi/apps"
+    assert records["ministere/dsi/apps/app-mobile"].html_url == "https://gitlab.example.org/ministere/dsi/apps/app-mobile"
+
+
+def test_deep_nesting_four_levels():
+    world = world_with({"a": 2, "a/b": 3, "a/b/c": 4, "a/b/c/d": 5, "other": 3})
+    with running(world) as forge:
+        crawl = adapter().crawl(target(forge, "a/b"), KnownState())
+    assert crawl.complete and len(crawl.repositories) == 12
+    assert {r.owner_path for r in crawl.repositories} == {"a/b", "a/b/c", "a/b/c/d"}
+
+
+def test_licence_language_signals_and_publiccode():
+    world = fixture_world(now=NOW)
+    with running(world) as forge:
+        crawl = adapter(FakeClock(NOW)).crawl(target(forge, "ministere", host=FIXTURE_HOST), KnownState())
+    records = by_name(crawl)
+    portail = records["ministere/portail"]
+    assert portail.license_spdx == "EUPL-1.2" and portail.language == "Python" and portail.topics == ("portail",)
+    assert records["ministere/dsi/outils"].license_spdx == "MIT"
+    app = records["ministere/dsi/apps/app-mobile"]
+    assert app.license_spdx == "AGPL-3.0" and app.language == "Kotlin"
+    assert app.signals.has_publiccode and app.signals.publiccode.valid and app.signals.has_readme
+    assert not app.signals.has_license
+    assert app.signals.commits_365d == 4 and app.signals.contributors_365d >= 1
+    assert app.signals.last_commit_at is not None and app.pushed_at is not None
+
+
+def test_empty_project():
+    world = fixture_world(now=NOW)
+    with running(world) as forge:
+        crawl = adapter().crawl(target(forge, "ministere/dsi/apps", host=FIXTURE_HOST), KnownState())
+        empty = by_name(crawl)["ministere/dsi/apps/vide"]
+    assert empty.empty and empty.pushed_at is None and empty.default_branch is None
+    assert empty.signals.commits_365d == 0 and empty.signals.has_readme is False
+
+
+def test_private_and_internal_only_with_token_and_recorded_with_visibility():
+    world = fixture_world(now=NOW)
+    with running(world) as forge:
+        anonymous = adapter().crawl(target(forge, "ministere/dsi", host=FIXTURE_HOST), KnownState())
+        authed = adapter().crawl(target(forge, "ministere/dsi", host=FIXTURE_HOST, token="glpat-s3cret"), KnownState())
+    assert "ministere/dsi/prive" not in by_name(anonymous)
+    records = by_name(authed)
+    assert records["ministere/dsi/prive"].visibility is Visibility.PRIVATE
+    assert records["ministere/dsi/interne"].visibility is Visibility.INTERNAL
+    assert records["ministere/dsi/outils"].visibility is Visibility.PUBLIC
+
+
+def test_refused_token_is_auth_and_never_leaks():
+    world = fixture_world(now=NOW)
+    with running(world, gitlab_tokens={"good"}) as forge:
+        crawl = adapter().crawl(target(forge, "ministere", host=FIXTURE_HOST, token="glpat-leaky"), KnownState())
+    assert crawl.status is OutcomeStatus.AUTH and not crawl.complete
+    assert "glpat-leaky" not in (crawl.error or "")
+
+
+def test_unknown_group_and_user_is_not_found():
+    world = fixture_world(now=NOW)
+    with running(world) as forge:
+        crawl = adapter().crawl(target(forge, "nobody-here", host=FIXTURE_HOST), KnownState())
+    assert crawl.status is OutcomeStatus.NOT_FOUND and not crawl.complete and crawl.repositories == ()
+
+
+def test_user_namespace():
+    world = fixture_world(now=NOW)
+    with running(world) as forge:
+        crawl = adapter().crawl(target(forge, "jean.dupont", host=FIXTURE_HOST), KnownState())
+    assert crawl.status is OutcomeStatus.OK and crawl.complete
+    assert crawl.account.kind is AccountKind.USER and crawl.account.name == "Jean Dupont"
+    assert [r.full_name for r in crawl.repositories] == ["jean.dupont/notes"]
+
+
+def test_fork_flag_and_parent_url():
+    world = world_with({"g": 1, "up": 1})
+    sim = world.host(HOST)
+    sim.add_repo(SimRepo(id=9, namespace="g", name="fork", fork=True, parent_full_name="up/p00000",
+                         commits=[], pushed_at=NOW))
+    with running(world) as forge:
+        crawl = adapter().crawl(target(forge, "g"), KnownState())
+    fork = by_name(crawl)["g/fork"]
+    assert fork.fork and fork.parent_url == f"https://{HOST}/up/p00000"
+    assert not by_name(crawl)["g/p00000"].fork
+
+
+def test_pagination_across_many_pages():
+    world = world_with({"big": 250, "big/sub": 30})
+    with running(world) as forge:
+        crawl = adapter().crawl(target(forge, "big"), KnownState())
+        stats = forge.stats()[HOST]
+    assert crawl.complete and len({r.forge_id for r in crawl.repositories}) == 280
+    assert stats["status_200"] == stats["requests"]
+
+
+def test_recrawl_skips_unchanged_projects_and_counts_requests():
+    world = world_with({"g": 250})
+    clock = FakeClock(NOW)
+    with running(world) as forge:
+        cold = adapter(clock).crawl(target(forge, "g"), KnownState())
+        known = KnownState(repos={r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at,
+                                                        NOW - dt.timedelta(hours=2))
+                                  for r in cold.repositories})
+        bumped = world.host(HOST).repos[1001]
+        bumped.pushed_at = NOW - dt.timedelta(hours=1)
+        bumped.commits = [SimCommit("d" * 40, NOW - dt.timedelta(hours=1), "Bo", "bo@example.org"),
+                          *bumped.commits]
+        warm = adapter(clock).crawl(target(forge, "g"), known)
+    assert cold.cost.requests == 1 + 3 + 250 * 5  # group, 3 list pages, per project: get, languages, commits, tree, releases
+    assert warm.cost.requests == 1 + 3 + 5  # only the pushed project is re-read
+    records = by_name(warm)
+    assert records["g/p00000"].signals.commits_365d == 2
+    assert records["g/p00001"].signals is None and records["g/p00001"].license_spdx is None
+
+
+def test_whole_instance_keyset():
+    world = world_with({"a": 130, "b/c": 90}, users=("zoe",))
+    world.host(HOST).add_repo(SimRepo(id=5, namespace="zoe", name="hidden", visibility="internal"))
+    with running(world) as forge:
+        crawl = adapter(signals_ttl=dt.timedelta(0)).crawl(target(forge, None, token="tok"), KnownState())
+    assert crawl.status is OutcomeStatus.OK and crawl.complete
+    assert crawl.account.kind is AccountKind.INSTANCE and crawl.login == HOST
+    assert len(crawl.repositories) == 220 and 5 not in {r.forge_id for r in crawl.repositories}
+
+
+def test_group_above_ten_thousand_without_totals():
+    """The totals threshold is injected low: past it the listing must still be read whole through Link."""
+    world = world_with({"big": 120, "big/x": 35})
+    with running(world, gitlab_totals_limit=100) as forge:
+        crawl = adapter().crawl(target(forge, "big"), KnownState(repos={}))
+    assert crawl.complete and len(crawl.repositories) == 155
+
+
+def test_rate_limit_429_waits_retry_after_on_the_clock():
+    world = world_with({"g": 3})
+    clock = FakeClock(NOW.replace(second=30))
+    with running(world, gitlab_limit_per_min=5, gitlab_clock=clock.time) as forge:
+        crawl = adapter(clock).crawl(target(forge, "g"), KnownState())
+        stats = forge.stats()[HOST]
+    assert crawl.status is OutcomeStatus.OK and crawl.complete and len(crawl.repositories) == 3
+    assert stats["status_429"] >= 1 and clock.sleeps and clock.sleeps[0] == 30.0
+
+
+def test_rate_limit_exhausted_is_rate_limited():
+    world = world_with({"g": 3})
+    clock = FakeClock(NOW)
+    with running(world, gitlab_limit_per_min=2, gitlab_clock=lambda: NOW.timestamp()) as forge:
+        crawl = adapter(clock, rate_limit_retries=2).crawl(target(forge, "g"), KnownState())
+    assert crawl.status is OutcomeStatus.RATE_LIMITED and len(clock.sleeps) == 2
+
+
+def test_unreachable():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    crawl = GitLabAdapter(clock=FakeClock(), timeout=1, max_retries=0).crawl(
+        Target(HOST, "gitlab", f"http://127.0.0.1:{port}/{HOST}/api/v4", "g", token="t0ken"), KnownState())
+    assert crawl.status is OutcomeStatus.UNREACHABLE and "t0ken" not in crawl.error
+
+
+def test_releases_counted():
+    world = world_with({"g": 1})
+    repo = world.host(HOST).repos[1001]
+    repo.releases = [SimRelease(f"v{i}", NOW - dt.timedelta(days=i)) for i in range(1, 4)]
+    repo.files = {"README.md": "x", "LICENSE": "MIT", "CHANGELOG.md": "", "CONTRIBUTING.md": ""}
+    with running(world) as forge:
+        rec = adapter().crawl(target(forge, "g"), KnownState()).repositories[0]
+    assert rec.signals.releases_count == 3 and rec.signals.latest_release_at == NOW - dt.timedelta(days=1)
+    flags = dataclasses.asdict(rec.signals)
+    assert all(flags[k] for k in ("has_readme", "has_license", "has_changelog", "has_contributing"))
+
+
+def test_project_in_group_namespace_outside_is_dropped_even_if_server_lists_it():
+    """A shared project whose namespace is outside the group is not attributed, whatever with_shared does."""
+    world = world_with({"g": 2, "other": 1})
+    world.host(HOST).account("g").shared_project_ids.append(1003)
+    with running(world) as forge:
+        crawl = adapter().crawl(target(forge, "g"), KnownState())
+    assert {r.full_name for r in crawl.repositories} == {"g/p00000", "g/p00001"}
+    assert SimAccount  # imported for world building in other tests

@@ -1,0 +1,68 @@
+"""Helpers shared by the GitLab tests: a fake clock both the simulator and the adapter read, and world builders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from crawler.forges.base import Target
+from crawler.simforge.server import SimForge
+from crawler.simforge.world import SimAccount, SimCommit, SimRepo, World
+
+NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+HOST = "gitlab.test.gouv.fr"
+
+
+class FakeClock:
+    """`now()`/`sleep()` for the adapter and `time()` for the simulator's throttle: sleeping moves time."""
+
+    def __init__(self, now: dt.datetime = NOW):
+        self.current = now
+        self.sleeps: list[float] = []
+
+    def now(self) -> dt.datetime:
+        return self.current
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.current += dt.timedelta(seconds=seconds)
+
+    def time(self) -> float:
+        return self.current.timestamp()
+
+
+def world_with(groups: dict[str, int], *, host: str = HOST, users: tuple[str, ...] = (),
+               first_id: int = 1000) -> World:
+    """A world whose groups (path → number of projects) hold cheap projects (no files, one commit)."""
+    world = World()
+    sim = world.add_host(host, "gitlab")
+    pid = first_id
+    for path in groups:
+        sim.add_account(SimAccount(world.new_id(), path, "group", name=path.rsplit("/", 1)[-1].title()))
+    for login in users:
+        sim.add_account(SimAccount(world.new_id(), login, "user", name=login.title()))
+    commit = SimCommit("c" * 40, NOW - dt.timedelta(days=3), "Ann", "ann@example.org")
+    for path, count in groups.items():
+        for i in range(count):
+            pid += 1
+            sim.add_repo(SimRepo(id=pid, namespace=path, name=f"p{i:05d}", commits=[commit],
+                                 pushed_at=NOW - dt.timedelta(days=3)))
+    return world
+
+
+@contextmanager
+def running(world: World, **options: Any) -> Iterator[SimForge]:
+    with SimForge(world, options=options) as forge:
+        # Linux: accepted sockets inherit TCP_NODELAY; without it every keep-alive answer waits ~40 ms
+        # (headers and body are two writes: Nagle + delayed ACK). To be fixed in server.py itself.
+        forge._server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for host in world.hosts:
+            forge.states[host].extra["options"] = forge.options
+        yield forge
+
+
+def target(forge: SimForge, login: str | None, *, host: str = HOST, token: str | None = None) -> Target:
+    return Target(host=host, kind="gitlab", api_url=forge.api_url(host), login=login, token=token)
