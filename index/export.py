@@ -1,0 +1,313 @@
+"""The export: the JSON (and CSV) files a code-listing frontend fetches, as a deterministic read model.
+
+`export_index(engine, out_dir)` reads one snapshot of the index (`index.queries`: the publication rules), builds
+every file in memory, and puts the whole set in place atomically (`index.atomic`). Same index, same bytes, but for
+`generated_at`. docs/export.md documents every file and field; `index/schemas/` holds a JSON Schema per JSON file,
+copied to `<out>/schemas/` with each export.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from index.atomic import AtomicFileSet
+from index.export_codegouvfr import codegouvfr_files
+from index.export_format import csv_table, flatten, gzip_bytes, iso, json_document, json_pretty
+from index.queries import ExportedAccount, ExportedRepository, ReadModel, read_model
+
+SCHEMA_VERSION = "1.0"
+SCHEMAS = Path(__file__).parent / "schemas"
+PUBLICCODE_KEYS = ("valid", "error", "name", "description", "license", "maintenance_type", "funded_by")
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    path: str  # relative to the output folder, with "/" separators
+    size: int  # bytes
+    rows: int | None  # records it holds, when it is a list of records
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    out_dir: Path
+    generated_at: str
+    repositories: int
+    accounts: int
+    seconds: float
+    files: list[ExportedFile] = field(default_factory=list)
+
+    @property
+    def total_size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+# repositories.json -----------------------------------------------------------------------------------------------
+def _text(value: str | None) -> str | None:
+    """Blank strings mean "none" on the forges: publish them as null."""
+    return value if value and value.strip() else None
+
+
+def _publiccode(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if stored is None:
+        return None
+    parsed: dict[str, Any] = {key: stored.get(key) for key in PUBLICCODE_KEYS}
+    parsed["valid"] = bool(parsed["valid"])
+    parsed["funded_by"] = sorted(str(item) for item in (stored.get("funded_by") or []))
+    return parsed
+
+
+def repository_json(repo: ExportedRepository) -> dict[str, Any]:
+    account = repo.account
+    return {
+        "forge": account.forge.host,
+        "forge_kind": account.forge.kind,
+        "forge_id": repo.forge_repo_id,
+        "full_name": repo.full_name,
+        "name": repo.name,
+        "owner": {"login": account.login, "kind": account.kind, "url": account.url},
+        "owner_path": repo.owner_path,
+        "html_url": repo.html_url,
+        "description": _text(repo.description),
+        "homepage": _text(repo.homepage),
+        "default_branch": repo.default_branch,
+        "language": _text(repo.language),
+        "topics": sorted(set(repo.topics or [])),
+        "stars": repo.stars,
+        "forks": repo.forks,
+        "watchers": repo.watchers,
+        "open_issues": repo.open_issues,
+        "created_at": iso(repo.created_at),
+        "updated_at": iso(repo.updated_at),
+        "pushed_at": iso(repo.pushed_at),
+        "last_commit_at": iso(repo.last_commit_at),
+        "archived": repo.archived,
+        "fork": repo.fork,
+        "parent_url": repo.parent_url,
+        "template": repo.template,
+        "empty": repo.empty,
+        "license": repo.license_spdx,
+        "activity": {
+            "commits_365d": repo.commits_365d,
+            "contributors_365d": repo.contributors_365d,
+            "releases_count": repo.releases_count,
+            "latest_release_at": iso(repo.latest_release_at),
+        },
+        "files": {
+            "readme": repo.has_readme,
+            "license": repo.has_license,
+            "contributing": repo.has_contributing,
+            "changelog": repo.has_changelog,
+            "publiccode": repo.has_publiccode,
+        },
+        "publiccode": _publiccode(repo.publiccode),
+        "score": repo.score,
+        "first_seen": iso(repo.first_seen),
+        "last_seen": iso(repo.last_seen),
+        "signals_at": iso(repo.signals_at),
+        "previous_full_names": list(repo.previous_full_names or []),
+        "ministry": account.ministry,
+        "pso_id": account.pso_id,
+    }
+
+
+REPOSITORY_CSV_COLUMNS = (
+    "forge", "forge_kind", "forge_id", "full_name", "name", "owner_login", "owner_kind", "owner_url", "owner_path",
+    "html_url", "description", "homepage", "default_branch", "language", "topics", "stars", "forks", "watchers",
+    "open_issues", "created_at", "updated_at", "pushed_at", "last_commit_at", "archived", "fork", "parent_url",
+    "template", "empty", "license", "activity_commits_365d", "activity_contributors_365d",
+    "activity_releases_count", "activity_latest_release_at", "files_readme", "files_license",
+    "files_contributing", "files_changelog", "files_publiccode", *(f"publiccode_{k}" for k in PUBLICCODE_KEYS),
+    "score", "first_seen", "last_seen", "signals_at", "previous_full_names", "ministry", "pso_id",
+)
+
+
+# organisations.json ----------------------------------------------------------------------------------------------
+def account_json(account: ExportedAccount, repos: list[ExportedRepository]) -> dict[str, Any]:
+    return {
+        "forge": account.forge.host,
+        "forge_kind": account.forge.kind,
+        "login": account.login,
+        "kind": account.kind,
+        "name": _text(account.name),
+        "organisation": _text(account.config_name),
+        "description": _text(account.description),
+        "html_url": account.url,
+        "avatar_url": account.avatar_url,
+        "website": _text(account.website),
+        "email": _text(account.email),
+        "location": _text(account.location),
+        "verified": account.verified,
+        "created_at": iso(account.created_at),
+        "followers": account.followers,
+        "repositories_count": len(repos),
+        "forge_repositories_count": account.forge_repositories_count,
+        "stars": sum(r.stars for r in repos),
+        "pso_id": account.pso_id,
+        "ministry": account.ministry,
+        "floss_policy": account.floss_policy,
+        "ospo_url": account.ospo_url,
+        "crawl": {
+            "status": account.last_status,
+            "error": account.last_error,
+            "last_attempt_at": iso(account.last_attempt_at),
+            "last_success_at": iso(account.last_success_at),
+            "first_seen": iso(account.first_seen),
+            "last_seen": iso(account.last_seen),
+        },
+    }
+
+
+ORGANISATION_CSV_COLUMNS = (
+    "forge", "forge_kind", "login", "kind", "name", "organisation", "description", "html_url", "avatar_url",
+    "website", "email", "location", "verified", "created_at", "followers", "repositories_count",
+    "forge_repositories_count", "stars", "pso_id", "ministry", "floss_policy", "ospo_url", "crawl_status",
+    "crawl_error", "crawl_last_attempt_at", "crawl_last_success_at", "crawl_first_seen", "crawl_last_seen",
+)
+
+
+def account_sort_key(account: ExportedAccount) -> tuple[str, str, str]:
+    return (account.forge.host, account.login.lower(), account.login)
+
+
+# ministries.json and stats.json ----------------------------------------------------------------------------------
+def ministries_json(
+    accounts: list[ExportedAccount], repos_by_account: Mapping[int, list[ExportedRepository]],
+    ministry_ids: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """One entry per ministry, and one (name null) for the accounts without one; by name, null last."""
+    grouped: dict[str | None, list[ExportedAccount]] = defaultdict(list)
+    for account in accounts:
+        grouped[account.ministry].append(account)
+    entries = []
+    for name in sorted(grouped, key=lambda n: (n is None, n or "")):
+        members = sorted(grouped[name], key=account_sort_key)
+        repos = [r for a in members for r in repos_by_account.get(a.id, [])]
+        entries.append({
+            "name": name,
+            "pso_id": ministry_ids.get(name) if name is not None else None,
+            "accounts": [f"{a.forge.host}/{a.login}" for a in members],
+            "accounts_count": len(members),
+            "repositories_count": len(repos),
+            "stars": sum(r.stars for r in repos),
+        })
+    return entries
+
+
+def _counts(values: list[str | None]) -> dict[str, int]:
+    return dict(sorted(Counter("none" if v is None else v for v in values).items()))
+
+
+def stats_json(
+    model: ReadModel, repos: list[ExportedRepository], repos_by_account: Mapping[int, list[ExportedRepository]]
+) -> dict[str, Any]:
+    by_forge: dict[str, dict[str, int]] = {
+        f.host: {"accounts": 0, "repositories": 0, "stars": 0} for f in model.forges
+    }
+    by_ministry: dict[str, dict[str, int]] = {}
+    for account in model.accounts:
+        own = repos_by_account.get(account.id, [])
+        for bucket in (
+            by_forge[account.forge.host],
+            by_ministry.setdefault(account.ministry or "none", {"accounts": 0, "repositories": 0, "stars": 0}),
+        ):
+            bucket["accounts"] += 1
+            bucket["repositories"] += len(own)
+            bucket["stars"] += sum(r.stars for r in own)
+    histogram: list[dict[str, int]] = []
+    if repos:
+        buckets = Counter((r.score // 100) * 100 for r in repos)
+        histogram = [
+            {"from": low, "to": low + 99, "repositories": buckets.get(low, 0)}
+            for low in range(min(buckets), max(buckets) + 100, 100)
+        ]
+    licensed = sum(1 for r in repos if r.license_spdx is not None)
+    return {
+        "totals": {
+            "repositories": len(repos),
+            "accounts": len(model.accounts),
+            "accounts_with_repositories": sum(1 for a in model.accounts if repos_by_account.get(a.id)),
+            "forges": len(model.forges),
+            "stars": sum(r.stars for r in repos),
+            "forks": sum(r.forks for r in repos),
+        },
+        "by_forge": dict(sorted(by_forge.items())),
+        "by_licence": _counts([r.license_spdx for r in repos]),
+        "by_language": _counts([_text(r.language) for r in repos]),
+        "by_ministry": dict(sorted(by_ministry.items())),
+        "score_histogram": histogram,
+        "licence_coverage": round(licensed / len(repos), 4) if repos else 0.0,
+    }
+
+
+# the export ------------------------------------------------------------------------------------------------------
+def build_files(
+    model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None
+) -> dict[str, tuple[bytes, int | None]]:
+    """Every exported file: relative path -> (bytes, rows). Pure: no I/O, no clock."""
+    repos = sorted(model.repositories, key=lambda r: r.sort_key)
+    accounts = sorted(model.accounts, key=account_sort_key)
+    repos_by_account: dict[int, list[ExportedRepository]] = defaultdict(list)
+    for repo in repos:
+        repos_by_account[repo.account.id].append(repo)
+    head = {"schema_version": SCHEMA_VERSION, "generated_at": generated_at}
+
+    repo_rows = [repository_json(r) for r in repos]
+    account_rows = [account_json(a, repos_by_account.get(a.id, [])) for a in accounts]
+    ministries = ministries_json(accounts, repos_by_account, ministry_ids or {})
+    files: dict[str, tuple[bytes, int | None]] = {
+        "repositories.json": (json_document({**head, "repositories": repo_rows}), len(repo_rows)),
+        "repositories.csv": (csv_table(REPOSITORY_CSV_COLUMNS, (flatten(r) for r in repo_rows)), len(repo_rows)),
+        "organisations.json": (json_document({**head, "organisations": account_rows}), len(account_rows)),
+        "organisations.csv": (
+            csv_table(ORGANISATION_CSV_COLUMNS, (flatten(a) for a in account_rows)), len(account_rows)
+        ),
+        "ministries.json": (json_pretty({**head, "ministries": ministries}), len(ministries)),
+        "stats.json": (json_pretty({**head, **stats_json(model, repos, repos_by_account)}), None),
+    }
+    for name, (data, rows) in codegouvfr_files(repos, accounts, repos_by_account).items():
+        files[f"codegouvfr/{name}"] = (data, rows)
+    for schema in sorted(SCHEMAS.glob("*.schema.json")):
+        files[f"schemas/{schema.name}"] = (schema.read_bytes(), None)
+    return files
+
+
+def export_index(
+    engine: Engine, out_dir: Path, *, now: dt.datetime | None = None, gzip: bool = True,
+    ministry_ids: Mapping[str, str] | None = None,
+) -> ExportReport:
+    """Write the export into `out_dir`: every file built first, then all put in place atomically.
+
+    `now` (UTC-aware) is the export's date: it is `generated_at`, and the day `ignored_since` is compared with.
+    `ministry_ids` maps a ministry's name to its pso_id (config/ministries.yml, inverted) for ministries.json.
+    """
+    started = time.perf_counter()
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError("export_index needs a timezone-aware `now`")
+    generated_at = iso(now)
+    assert generated_at is not None
+    model = read_model(engine, now.astimezone(dt.UTC).date())
+    files = build_files(model, generated_at, ministry_ids)
+    if gzip:
+        for name in [n for n in files if n.endswith(".json") and not n.startswith("schemas/")]:
+            data, rows = files[name]
+            files[f"{name}.gz"] = (gzip_bytes(data), rows)
+    out_dir = Path(out_dir)
+    written = []
+    with AtomicFileSet() as file_set:
+        for name in sorted(files):
+            data, rows = files[name]
+            file_set.write_bytes(out_dir / name, data)
+            written.append(ExportedFile(name, len(data), rows))
+    return ExportReport(
+        out_dir=out_dir, generated_at=generated_at, repositories=len(model.repositories),
+        accounts=len(model.accounts), seconds=round(time.perf_counter() - started, 3), files=written,
+    )

@@ -1,0 +1,147 @@
+"""code.gouv.fr's current file formats (since Sept 2024), so that its frontend could read our export as is.
+
+Plain JSON arrays, as the originals (no schema_version wrapper); strings never null (the originals write ""),
+licences as lower-case forge keys ("mit", "agpl-3.0", "other") rather than SPDX ids. The field-by-field mapping
+is in docs/export.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from index.export_format import cut, iso, json_array
+from index.queries import ExportedAccount, ExportedRepository
+
+SHORT_DESCRIPTION = 120
+ORGANISATION_KINDS = ("organization", "group", "instance")  # users are not organisations
+
+# licensee keys (the vocabulary of GitHub's `license.key` and GitLab's `license.key`); an SPDX id whose lower-case
+# form, without -only / -or-later, is not one of them is published as "other"
+FORGE_LICENCE_KEYS = frozenset({
+    "0bsd", "afl-3.0", "agpl-3.0", "apache-2.0", "artistic-2.0", "bsd-2-clause", "bsd-3-clause",
+    "bsd-3-clause-clear", "bsd-4-clause", "bsl-1.0", "cc-by-4.0", "cc-by-sa-4.0", "cc0-1.0", "cecill-2.1",
+    "cecill-b", "cecill-c", "ecl-2.0", "epl-1.0", "epl-2.0", "eupl-1.1", "eupl-1.2", "gpl-2.0", "gpl-3.0", "isc",
+    "lgpl-2.1", "lgpl-3.0", "lppl-1.3c", "mit", "mit-0", "mpl-2.0", "ms-pl", "ms-rl", "mulanpsl-2.0", "ncsa",
+    "odbl-1.0", "ofl-1.1", "osl-3.0", "postgresql", "unlicense", "upl-1.0", "vim", "wtfpl", "zlib",
+})
+
+
+def forge_licence_key(spdx: str | None) -> str:
+    """SPDX id -> the lower-case key code.gouv.fr publishes; "" when there is no licence."""
+    if spdx is None or not spdx.strip():
+        return ""
+    key = spdx.strip().lower()
+    for suffix in ("-only", "-or-later", "+"):
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+            break
+    return key if key in FORGE_LICENCE_KEYS else "other"
+
+
+def _s(value: Any) -> Any:
+    """code.gouv.fr writes "" where it has nothing."""
+    return "" if value is None else value
+
+
+def repository_entry(repo: ExportedRepository) -> dict[str, Any]:
+    account = repo.account
+    return {
+        "awesome-score": repo.score,
+        "archived": repo.archived,
+        "updated_at": _s(iso(repo.updated_at or repo.pushed_at)),
+        "description": _s(repo.description),
+        "id": repo.html_url,
+        "fork": repo.fork,
+        "template": repo.template,
+        "contributing": bool(repo.has_contributing),
+        "publiccode": bool(repo.has_publiccode),
+        "language": _s(repo.language),
+        "license": forge_licence_key(repo.license_spdx),
+        "full_name": repo.full_name,
+        "repo_name": repo.name,
+        "forks_count": repo.forks,
+        "platform": account.forge.host,
+        "owner": account.url,
+    }
+
+
+def short_repository_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """repos_preprod.json: the same data under one- or two-letter keys, description cut to 120 characters."""
+    return {
+        "a": entry["awesome-score"],
+        "a?": entry["archived"],
+        "c?": entry["contributing"],
+        "d": cut(entry["description"], SHORT_DESCRIPTION),
+        "f": entry["forks_count"],
+        "fn": entry["full_name"],
+        "f?": entry["fork"],
+        "l": entry["language"],
+        "li": entry["license"],
+        "n": entry["repo_name"],
+        "o": entry["owner"],
+        "p": entry["platform"],
+        "p?": entry["publiccode"],
+        "t?": entry["template"],
+        "u": entry["updated_at"],
+    }
+
+
+def organisation_entry(account: ExportedAccount, repositories_count: int) -> dict[str, Any]:
+    return {
+        "location": _s(account.location),
+        "icon_url": _s(account.avatar_url),
+        "created_at": _s(iso(account.created_at)),
+        "description": _s(account.description),
+        "email": _s(account.email),
+        "floss_policy": _s(account.floss_policy),
+        "website": _s(account.website),
+        "id": account.url,
+        "login": account.login,
+        "ministry": _s(account.ministry),
+        "name": _s(account.name or account.config_name),
+        "ospo_url": _s(account.ospo_url),
+        "forge": account.forge.host,
+        "organization": _s(account.config_name),
+        "repositories_count": repositories_count,
+        "followers": _s(account.followers),
+    }
+
+
+def owner_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """owners.json: short keys for the frontend's list of organisations."""
+    return {
+        "au": entry["icon_url"],
+        "d": cut(entry["description"], SHORT_DESCRIPTION),
+        "f": entry["floss_policy"],
+        "h": entry["website"],
+        "id": entry["id"],
+        "l": entry["login"],
+        "m": entry["ministry"],
+        "n": entry["name"],
+        "os": entry["ospo_url"],
+        "ps": entry["organization"],
+        "r": entry["repositories_count"],
+        "s": entry["followers"],
+    }
+
+
+def codegouvfr_files(
+    repos: list[ExportedRepository], accounts: list[ExportedAccount],
+    repos_by_account: Mapping[int, list[ExportedRepository]],
+) -> dict[str, tuple[bytes, int]]:
+    """The four files, from repositories and accounts already in export order."""
+    repo_entries = [repository_entry(r) for r in repos]
+    short = [short_repository_entry(e) for e in repo_entries if e["awesome-score"] >= 0]
+    organisations = [
+        organisation_entry(a, len(repos_by_account.get(a.id, [])))
+        for a in accounts
+        if a.kind in ORGANISATION_KINDS and repos_by_account.get(a.id)
+    ]
+    owners = [owner_entry(e) for e in organisations]
+    return {
+        "codegouvfr-repositories.json": (json_array(repo_entries), len(repo_entries)),
+        "codegouvfr-organizations.json": (json_array(organisations), len(organisations)),
+        "repos_preprod.json": (json_array(short), len(short)),
+        "owners.json": (json_array(owners), len(owners)),
+    }
