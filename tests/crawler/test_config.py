@@ -28,7 +28,7 @@ from crawler.config import (
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT / "config" / "organisations.yml"
 FIXTURES = ROOT / "tests" / "fixtures" / "config"
-UPSTREAM = Path("/work/shared/data/codegouvfr/comptes-organismes-publics.yml")
+UPSTREAM = ROOT.parent / "shared" / "data" / "codegouvfr" / "comptes-organismes-publics.yml"
 MENJ = "3ed2f725-e077-4973-a531-498e13fc7861"
 MENJ_NAME = "Ministère de l'Éducation nationale et de la Jeunesse"
 ESR_NAME = "Ministère de l'Enseignement supérieur et de la Recherche"
