@@ -6,14 +6,23 @@ import dataclasses
 import datetime as dt
 import socket
 
+import pytest
+
 from crawler.forges.base import KnownRepo, KnownState, Target
 from crawler.forges.gitlab import GitLabAdapter
 from crawler.simforge.seed import fixture_world
-from crawler.simforge.world import SimAccount, SimCommit, SimRelease, SimRepo
+from crawler.simforge.world import SimCommit, SimRelease, SimRepo
 from index.records import AccountKind, OutcomeStatus, Visibility
 from tests.crawler.test_gitlab_support import HOST, NOW, FakeClock, running, target, world_with
 
 FIXTURE_HOST = "gitlab.example.org"
+
+
+@pytest.fixture(scope="module")
+def fixture_forge():
+    """The shared fixture world, read-only here: one server for the module."""
+    with running(fixture_world(now=NOW), gitlab_tokens={"glpat-s3cret"}) as forge:
+        yield forge
 
 
 def adapter(clock: FakeClock | None = None, **kw) -> GitLabAdapter:
@@ -24,10 +33,9 @@ def by_name(crawl):
     return {r.full_name: r for r in crawl.repositories}
 
 
-def test_nested_subgroups_each_project_once_and_shared_not_attributed():
-    world = fixture_world(now=NOW)
-    with running(world) as forge:
-        crawl = adapter().crawl(target(forge, "ministere", host=FIXTURE_HOST), KnownState())
+def test_nested_subgroups_each_project_once_and_shared_not_attributed(fixture_forge):
+    forge = fixture_forge
+    crawl = adapter().crawl(target(forge, "ministere", host=FIXTURE_HOST), KnownState())
     assert crawl.status is OutcomeStatus.OK and crawl.complete
     names = [r.full_name for r in crawl.repositories]
     assert len(names) == len(set(names))
@@ -47,10 +55,9 @@ def test_deep_nesting_four_levels():
     assert {r.owner_path for r in crawl.repositories} == {"a/b", "a/b/c", "a/b/c/d"}
 
 
-def test_licence_language_signals_and_publiccode():
-    world = fixture_world(now=NOW)
-    with running(world) as forge:
-        crawl = adapter(FakeClock(NOW)).crawl(target(forge, "ministere", host=FIXTURE_HOST), KnownState())
+def test_licence_language_signals_and_publiccode(fixture_forge):
+    forge = fixture_forge
+    crawl = adapter(FakeClock(NOW)).crawl(target(forge, "ministere", host=FIXTURE_HOST), KnownState())
     records = by_name(crawl)
     portail = records["ministere/portail"]
     assert portail.license_spdx == "EUPL-1.2" and portail.language == "Python" and portail.topics == ("portail",)
@@ -63,20 +70,18 @@ def test_licence_language_signals_and_publiccode():
     assert app.signals.last_commit_at is not None and app.pushed_at is not None
 
 
-def test_empty_project():
-    world = fixture_world(now=NOW)
-    with running(world) as forge:
-        crawl = adapter().crawl(target(forge, "ministere/dsi/apps", host=FIXTURE_HOST), KnownState())
-        empty = by_name(crawl)["ministere/dsi/apps/vide"]
+def test_empty_project(fixture_forge):
+    forge = fixture_forge
+    crawl = adapter().crawl(target(forge, "ministere/dsi/apps", host=FIXTURE_HOST), KnownState())
+    empty = by_name(crawl)["ministere/dsi/apps/vide"]
     assert empty.empty and empty.pushed_at is None and empty.default_branch is None
     assert empty.signals.commits_365d == 0 and empty.signals.has_readme is False
 
 
-def test_private_and_internal_only_with_token_and_recorded_with_visibility():
-    world = fixture_world(now=NOW)
-    with running(world) as forge:
-        anonymous = adapter().crawl(target(forge, "ministere/dsi", host=FIXTURE_HOST), KnownState())
-        authed = adapter().crawl(target(forge, "ministere/dsi", host=FIXTURE_HOST, token="glpat-s3cret"), KnownState())
+def test_private_and_internal_only_with_token_and_recorded_with_visibility(fixture_forge):
+    forge = fixture_forge
+    anonymous = adapter().crawl(target(forge, "ministere/dsi", host=FIXTURE_HOST), KnownState())
+    authed = adapter().crawl(target(forge, "ministere/dsi", host=FIXTURE_HOST, token="glpat-s3cret"), KnownState())
     assert "ministere/dsi/prive" not in by_name(anonymous)
     records = by_name(authed)
     assert records["ministere/dsi/prive"].visibility is Visibility.PRIVATE
@@ -84,25 +89,22 @@ def test_private_and_internal_only_with_token_and_recorded_with_visibility():
     assert records["ministere/dsi/outils"].visibility is Visibility.PUBLIC
 
 
-def test_refused_token_is_auth_and_never_leaks():
-    world = fixture_world(now=NOW)
-    with running(world, gitlab_tokens={"good"}) as forge:
-        crawl = adapter().crawl(target(forge, "ministere", host=FIXTURE_HOST, token="glpat-leaky"), KnownState())
+def test_refused_token_is_auth_and_never_leaks(fixture_forge):
+    forge = fixture_forge
+    crawl = adapter().crawl(target(forge, "ministere", host=FIXTURE_HOST, token="glpat-leaky"), KnownState())
     assert crawl.status is OutcomeStatus.AUTH and not crawl.complete
     assert "glpat-leaky" not in (crawl.error or "")
 
 
-def test_unknown_group_and_user_is_not_found():
-    world = fixture_world(now=NOW)
-    with running(world) as forge:
-        crawl = adapter().crawl(target(forge, "nobody-here", host=FIXTURE_HOST), KnownState())
+def test_unknown_group_and_user_is_not_found(fixture_forge):
+    forge = fixture_forge
+    crawl = adapter().crawl(target(forge, "nobody-here", host=FIXTURE_HOST), KnownState())
     assert crawl.status is OutcomeStatus.NOT_FOUND and not crawl.complete and crawl.repositories == ()
 
 
-def test_user_namespace():
-    world = fixture_world(now=NOW)
-    with running(world) as forge:
-        crawl = adapter().crawl(target(forge, "jean.dupont", host=FIXTURE_HOST), KnownState())
+def test_user_namespace(fixture_forge):
+    forge = fixture_forge
+    crawl = adapter().crawl(target(forge, "jean.dupont", host=FIXTURE_HOST), KnownState())
     assert crawl.status is OutcomeStatus.OK and crawl.complete
     assert crawl.account.kind is AccountKind.USER and crawl.account.name == "Jean Dupont"
     assert [r.full_name for r in crawl.repositories] == ["jean.dupont/notes"]
@@ -121,11 +123,12 @@ def test_fork_flag_and_parent_url():
 
 
 def test_pagination_across_many_pages():
-    world = world_with({"big": 250, "big/sub": 30})
+    world = world_with({"big": 50, "big/sub": 17})
     with running(world) as forge:
-        crawl = adapter().crawl(target(forge, "big"), KnownState())
+        crawl = adapter(per_page=10).crawl(target(forge, "big"), KnownState())
         stats = forge.stats()[HOST]
-    assert crawl.complete and len({r.forge_id for r in crawl.repositories}) == 280
+    assert crawl.complete and len({r.forge_id for r in crawl.repositories}) == 67
+    assert stats["requests"] == 1 + 7 + 67 * 5
     assert stats["status_200"] == stats["requests"]
 
 
@@ -150,21 +153,21 @@ def test_recrawl_skips_unchanged_projects_and_counts_requests():
 
 
 def test_whole_instance_keyset():
-    world = world_with({"a": 130, "b/c": 90}, users=("zoe",))
+    world = world_with({"a": 30, "b/c": 25}, users=("zoe",))
     world.host(HOST).add_repo(SimRepo(id=5, namespace="zoe", name="hidden", visibility="internal"))
     with running(world) as forge:
-        crawl = adapter(signals_ttl=dt.timedelta(0)).crawl(target(forge, None, token="tok"), KnownState())
+        crawl = adapter(per_page=20).crawl(target(forge, None, token="tok"), KnownState())
     assert crawl.status is OutcomeStatus.OK and crawl.complete
     assert crawl.account.kind is AccountKind.INSTANCE and crawl.login == HOST
-    assert len(crawl.repositories) == 220 and 5 not in {r.forge_id for r in crawl.repositories}
+    assert len(crawl.repositories) == 55 and 5 not in {r.forge_id for r in crawl.repositories}
 
 
 def test_group_above_ten_thousand_without_totals():
     """The totals threshold is injected low: past it the listing must still be read whole through Link."""
-    world = world_with({"big": 120, "big/x": 35})
-    with running(world, gitlab_totals_limit=100) as forge:
-        crawl = adapter().crawl(target(forge, "big"), KnownState(repos={}))
-    assert crawl.complete and len(crawl.repositories) == 155
+    world = world_with({"big": 30, "big/x": 15})
+    with running(world, gitlab_totals_limit=20) as forge:
+        crawl = adapter(per_page=10).crawl(target(forge, "big"), KnownState(repos={}))
+    assert crawl.complete and len(crawl.repositories) == 45
 
 
 def test_rate_limit_429_waits_retry_after_on_the_clock():
@@ -213,4 +216,3 @@ def test_project_in_group_namespace_outside_is_dropped_even_if_server_lists_it()
     with running(world) as forge:
         crawl = adapter().crawl(target(forge, "g"), KnownState())
     assert {r.full_name for r in crawl.repositories} == {"g/p00000", "g/p00001"}
-    assert SimAccount  # imported for world building in other tests
