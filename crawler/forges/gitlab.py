@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import gitlab
@@ -393,8 +393,6 @@ def _user_record(data: Mapping[str, Any]) -> AccountRecord:
 
 
 def _with_count(account: AccountRecord, count: int) -> AccountRecord:
-    from dataclasses import replace
-
     return replace(account, repositories_count=count)
 
 
