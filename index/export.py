@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from index.atomic import AtomicFileSet
+from index.db import IndexDatabaseError
 from index.export_codegouvfr import codegouvfr_files
-from index.export_format import csv_table, flatten, gzip_bytes, iso, json_document, json_pretty
+from index.export_format import blank_to_none, csv_table, flatten, gzip_bytes, iso, json_document, json_pretty
 from index.queries import ExportedAccount, ExportedRepository, ReadModel, read_model
 
 SCHEMA_VERSION = "1.0"
@@ -48,13 +50,12 @@ class ExportReport:
     def total_size(self) -> int:
         return sum(f.size for f in self.files)
 
+    def summary(self) -> str:
+        return (f"{self.repositories} repositories, {self.accounts} accounts, {len(self.files)} files, "
+                f"{self.total_size / 1e6:.1f} MB in {self.seconds:.1f} s")
+
 
 # repositories.json -----------------------------------------------------------------------------------------------
-def _text(value: str | None) -> str | None:
-    """Blank strings mean "none" on the forges: publish them as null."""
-    return value if value and value.strip() else None
-
-
 def _publiccode(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if stored is None:
         return None
@@ -75,10 +76,10 @@ def repository_json(repo: ExportedRepository) -> dict[str, Any]:
         "owner": {"login": account.login, "kind": account.kind, "url": account.url},
         "owner_path": repo.owner_path,
         "html_url": repo.html_url,
-        "description": _text(repo.description),
-        "homepage": _text(repo.homepage),
+        "description": blank_to_none(repo.description),
+        "homepage": blank_to_none(repo.homepage),
         "default_branch": repo.default_branch,
-        "language": _text(repo.language),
+        "language": blank_to_none(repo.language),
         "topics": sorted(set(repo.topics or [])),
         "stars": repo.stars,
         "forks": repo.forks,
@@ -136,14 +137,14 @@ def account_json(account: ExportedAccount, repos: list[ExportedRepository]) -> d
         "forge_kind": account.forge.kind,
         "login": account.login,
         "kind": account.kind,
-        "name": _text(account.name),
-        "organisation": _text(account.config_name),
-        "description": _text(account.description),
+        "name": blank_to_none(account.name),
+        "organisation": blank_to_none(account.config_name),
+        "description": blank_to_none(account.description),
         "html_url": account.url,
         "avatar_url": account.avatar_url,
-        "website": _text(account.website),
-        "email": _text(account.email),
-        "location": _text(account.location),
+        "website": blank_to_none(account.website),
+        "email": blank_to_none(account.email),
+        "location": blank_to_none(account.location),
         "verified": account.verified,
         "created_at": iso(account.created_at),
         "followers": account.followers,
@@ -240,7 +241,7 @@ def stats_json(
         },
         "by_forge": dict(sorted(by_forge.items())),
         "by_licence": _counts([r.license_spdx for r in repos]),
-        "by_language": _counts([_text(r.language) for r in repos]),
+        "by_language": _counts([blank_to_none(r.language) for r in repos]),
         "by_ministry": dict(sorted(by_ministry.items())),
         "score_histogram": histogram,
         "licence_coverage": round(licensed / len(repos), 4) if repos else 0.0,
@@ -294,7 +295,10 @@ def export_index(
         raise ValueError("export_index needs a timezone-aware `now`")
     generated_at = iso(now)
     assert generated_at is not None
-    model = read_model(engine, now.astimezone(dt.UTC).date())
+    try:
+        model = read_model(engine, now.astimezone(dt.UTC).date())
+    except SQLAlchemyError as exc:
+        raise IndexDatabaseError(f"cannot read the index: {str(exc).splitlines()[0]}") from exc
     files = build_files(model, generated_at, ministry_ids)
     if gzip:
         for name in [n for n in files if n.endswith(".json") and not n.startswith("schemas/")]:

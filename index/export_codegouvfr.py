@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from index.export_format import cut, iso, json_array
+from index.export_format import blank_to_none, cut, iso, json_array
 from index.queries import ExportedAccount, ExportedRepository
 
 SHORT_DESCRIPTION = 120
@@ -50,13 +50,13 @@ def repository_entry(repo: ExportedRepository) -> dict[str, Any]:
         "awesome-score": repo.score,
         "archived": repo.archived,
         "updated_at": _s(iso(repo.updated_at or repo.pushed_at)),
-        "description": _s(repo.description),
+        "description": _s(blank_to_none(repo.description)),
         "id": repo.html_url,
         "fork": repo.fork,
         "template": repo.template,
         "contributing": bool(repo.has_contributing),
         "publiccode": bool(repo.has_publiccode),
-        "language": _s(repo.language),
+        "language": _s(blank_to_none(repo.language)),
         "license": forge_licence_key(repo.license_spdx),
         "full_name": repo.full_name,
         "repo_name": repo.name,
@@ -92,7 +92,7 @@ def organisation_entry(account: ExportedAccount, repositories_count: int) -> dic
         "location": _s(account.location),
         "icon_url": _s(account.avatar_url),
         "created_at": _s(iso(account.created_at)),
-        "description": _s(account.description),
+        "description": _s(blank_to_none(account.description)),
         "email": _s(account.email),
         "floss_policy": _s(account.floss_policy),
         "website": _s(account.website),

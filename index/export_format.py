@@ -113,6 +113,11 @@ def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def blank_to_none(value: str | None) -> str | None:
+    """Blank strings mean "none" on the forges."""
+    return value if value and value.strip() else None
+
+
 def cut(text: str | None, length: int) -> str:
     """At most `length` characters (code points), for the short-key files."""
     return (text or "")[:length]

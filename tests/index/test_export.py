@@ -1,0 +1,395 @@
+"""The export: what is published, in which shape, and the same bytes every time."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import gzip
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from index.db import open_index, transaction
+from index.export import SCHEMAS, export_index
+from index.records import (
+    AccountCrawl,
+    AccountKind,
+    AccountRecord,
+    AccountSpec,
+    ForgeSpec,
+    OutcomeStatus,
+    RepositorySignals,
+    Visibility,
+)
+from index.upsert import record_account_crawl, start_run, sync_configuration
+from tests.index.factories import PUBLICCODE, T0, repo
+
+NOW = T0 + dt.timedelta(days=1)
+GOLDEN = Path(__file__).parent / "golden"
+PM = "a515667c-6dc0-4544-a1a8-2cf13d7da23b"
+ECO = "c4195774-f535-4d82-b03f-d5f0c6b08635"
+# PostgreSQL refuses NUL in text, so the index cannot hold it; every other control character can come through
+HOSTILE = "\u202eevil\u202c <script>alert(1)</script>\x01\x07\x1b[31m\n\"quoted\", ;\u2028\U0001F600" + "x" * 5_000
+
+
+# a realistic small index -----------------------------------------------------------------------------------------
+def _config(*, ignore: bool) -> list[ForgeSpec]:
+    """The configuration; with ignore=True, a later version that ignores or drops some entries."""
+    gone_day = dt.date(2026, 6, 1) if ignore else None
+    github = [
+        AccountSpec("etalab", name="Etalab", pso_id=PM, ministry="Premier ministre",
+                    floss_policy="https://etalab.example/policy", ospo_url="https://etalab.example/ospo"),
+        AccountSpec("hostile-org", pso_id="00000000-0000-0000-0000-000000000000"),
+        AccountSpec("jdupont"),
+        AccountSpec("later-ignored", ministry="Premier ministre", ignored_since=dt.date(2027, 1, 1)),
+        AccountSpec("old-ignored", ministry="Premier ministre", ignored_since=gone_day),
+    ]
+    if not ignore:
+        github.append(AccountSpec("dropped", ministry="Premier ministre"))
+    forges = [
+        ForgeSpec("github.com", "github", accounts=tuple(github)),
+        ForgeSpec("gitlab.com", "gitlab", accounts=(
+            AccountSpec("dgfip", name="DGFiP", pso_id=ECO, ministry="Ministère de l'Économie"),
+        )),
+        ForgeSpec("forge.apps.education.fr", "gitlab", pso_id="3ed2f725-e077-4973-a531-498e13fc7861",
+                  ministry="Ministère de l'Éducation nationale", whole_forge=True,
+                  accounts=(AccountSpec("forge.apps.education.fr", kind=AccountKind.INSTANCE),)),
+        ForgeSpec("old.forge.fr", "gitlab", ignored_since=gone_day, whole_forge=True,
+                  accounts=(AccountSpec("old.forge.fr", kind=AccountKind.INSTANCE),)),
+    ]
+    if not ignore:
+        forges.append(ForgeSpec("removed.forge.fr", "gitlab", accounts=(AccountSpec("team"),)))
+    return forges
+
+
+def _crawl(host: str, login: str, kind: AccountKind, repos, **kw) -> AccountCrawl:
+    account = AccountRecord(login=login, kind=kind, html_url=kw.pop("html_url", f"https://{host}/{login}"),
+                            name=kw.pop("name", login.title()), description=kw.pop("description", "An account"),
+                            followers=kw.pop("followers", 7), created_at=T0 - dt.timedelta(days=3000))
+    return AccountCrawl(forge_host=host, login=login, status=kw.pop("status", OutcomeStatus.OK), account=account,
+                        repositories=tuple(repos), complete=True, **kw)
+
+
+def _crawls() -> list[AccountCrawl]:
+    org, group, user, instance = (AccountKind.ORGANIZATION, AccountKind.GROUP, AccountKind.USER,
+                                  AccountKind.INSTANCE)
+    awesome = repo(10, "codegouvfr", stars=120, forks=30, watchers=15, topics=("france", "gouv", "open-data"),
+                   homepage="https://code.gouv.fr",
+                   signals=RepositorySignals(commits_365d=300, contributors_365d=9, last_commit_at=T0,
+                                             releases_count=12, latest_release_at=T0, has_readme=True,
+                                             has_license=True, has_contributing=True, has_changelog=True,
+                                             has_publiccode=True, publiccode=PUBLICCODE))
+    edu = "forge.apps.education.fr"
+    return [
+        _crawl("github.com", "etalab", org, [
+            awesome,
+            repo(11, "old-fork", fork=True, archived=True, description=None, license_spdx=None,
+                 parent_url="https://github.com/upstream/old-fork", signals=None),
+            repo(12, "secret-private", visibility=Visibility.PRIVATE),
+            repo(13, "secret-internal", visibility=Visibility.INTERNAL),
+            repo(14, "will-be-gone"),
+            repo(15, "renamed-before", license_spdx="GPL-3.0-or-later"),
+            repo(16, "unidentified-licence", license_spdx="Other", language=None, topics=()),
+        ], html_url="https://github.com/etalab"),
+        _crawl("github.com", "hostile-org", org, [
+            repo(20, "=cmd", owner="hostile-org", description=HOSTILE, homepage="+33 1 23 45 67 89",
+                 topics=("@mention", "-rf"), language="-lang"),
+            repo(21, "tpl", owner="hostile-org", template=True, empty=True, pushed_at=None, default_branch=None,
+                 license_spdx="AGPL-3.0-only", description="  "),
+        ], name="@SUM(1+1)", description="=1+1"),
+        _crawl("github.com", "jdupont", user, [repo(30, "dotfiles", owner="jdupont", license_spdx=None)]),
+        _crawl("github.com", "later-ignored", org, [repo(40, "still-listed", owner="later-ignored")]),
+        _crawl("github.com", "old-ignored", org, [repo(41, "secret-ignored", owner="old-ignored")]),
+        _crawl("github.com", "dropped", org, [repo(42, "secret-dropped", owner="dropped")]),
+        _crawl("gitlab.com", "dgfip", group, [
+            repo(50, "impots", owner="dgfip/apps", host="gitlab.com", watchers=None, license_spdx="EUPL-1.2"),
+            repo(51, "lib", owner="dgfip", host="gitlab.com", watchers=None, stars=0, forks=0),
+        ], html_url="https://gitlab.com/groups/dgfip", followers=None),
+        _crawl(edu, edu, instance, [repo(60, "manuel", owner="profs/lycee", host=edu, license_spdx="CC-BY-SA-4.0")],
+               html_url=f"https://{edu}", name="La Forge des communs numériques éducatifs"),
+        _crawl("old.forge.fr", "old.forge.fr", instance, [repo(70, "secret-old-forge", owner="x", host="old.forge.fr")]),
+        _crawl("removed.forge.fr", "team", group, [repo(80, "secret-removed", owner="team", host="removed.forge.fr")]),
+    ]
+
+
+def build_index(engine, *, reverse: bool = False) -> None:
+    """Crawl everything, then apply the later configuration and the crawls that rename and lose repositories."""
+    def ordered(items):
+        return list(reversed(items)) if reverse else list(items)
+
+    with transaction(engine) as session:
+        sync_configuration(session, ordered(_config(ignore=False)))
+    run = start_run(engine)
+    for item in ordered(_crawls()):
+        item = dataclasses.replace(item, repositories=tuple(ordered(item.repositories)))
+        record_account_crawl(engine, run, item, now=T0)
+    # next day: etalab's listing no longer has will-be-gone, and renamed-before got a new name
+    etalab = next(c for c in _crawls() if c.login == "etalab")
+    kept = [dataclasses.replace(r, full_name="etalab/renamed-after", name="renamed-after",
+                                html_url="https://github.com/etalab/renamed-after")
+            if r.forge_id == 15 else r for r in etalab.repositories if r.forge_id != 14]
+    record_account_crawl(engine, run, dataclasses.replace(etalab, repositories=tuple(ordered(kept))), now=NOW)
+    failed = AccountCrawl(forge_host="github.com", login="jdupont", status=OutcomeStatus.FAILED,
+                          error="502 Bad Gateway")
+    record_account_crawl(engine, run, failed, now=NOW)
+    with transaction(engine) as session:
+        sync_configuration(session, ordered(_config(ignore=True)))
+
+
+# helpers ---------------------------------------------------------------------------------------------------------
+def _load(out: Path, name: str):
+    return json.loads((out / name).read_text(encoding="utf-8"))
+
+
+def _all_json(out: Path) -> list[Path]:
+    return sorted(p for p in out.rglob("*.json") if p.parent.name != "schemas")
+
+
+def _normalised(data: bytes) -> bytes:
+    """generated_at is the only field allowed to change between two exports of the same index."""
+    text = data.decode("utf-8")
+    start = text.find('"generated_at"')
+    if start < 0:
+        return data
+    end = text.find("Z", start)
+    return (text[:start] + '"generated_at":"…' + text[end + 1:]).encode("utf-8")
+
+
+@pytest.fixture
+def exported(engine, tmp_path):
+    build_index(engine)
+    out = tmp_path / "export"
+    report = export_index(engine, out, now=NOW)
+    return out, report
+
+
+# content ---------------------------------------------------------------------------------------------------------
+def test_every_file_validates_against_its_schema(exported):
+    out, report = exported
+    schemas = {p.name: json.loads(p.read_text()) for p in SCHEMAS.glob("*.schema.json")}
+    used = set()
+    for path in _all_json(out):
+        schema_name = path.name.replace(".json", ".schema.json")
+        assert schema_name in schemas, f"{path} has no schema"
+        used.add(schema_name)
+        validator = Draft202012Validator(schemas[schema_name])
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(_load(out, path.relative_to(out)))]
+        assert errors == [], f"{path.name}: {errors[:5]}"
+        assert json.loads(gzip.decompress((out / f"{path.relative_to(out)}.gz").read_bytes())) == _load(
+            out, path.relative_to(out))
+    assert used == set(schemas)
+    assert (out / "schemas" / "repositories.schema.json").read_bytes() == (SCHEMAS / "repositories.schema.json").read_bytes()
+    assert {f.path for f in report.files} == {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+
+
+def test_exclusions(exported):
+    out, report = exported
+    repos = _load(out, "repositories.json")["repositories"]
+    assert [r["full_name"] for r in repos] == [
+        "profs/lycee/manuel", "etalab/codegouvfr", "etalab/old-fork", "etalab/renamed-after",
+        "etalab/unidentified-licence", "hostile-org/=cmd", "hostile-org/tpl", "jdupont/dotfiles",
+        "later-ignored/still-listed", "dgfip/apps/impots", "dgfip/lib",
+    ]
+    assert report.repositories == len(repos) == 11
+    logins = [(o["forge"], o["login"]) for o in _load(out, "organisations.json")["organisations"]]
+    assert logins == [("forge.apps.education.fr", "forge.apps.education.fr"), ("github.com", "etalab"),
+                      ("github.com", "hostile-org"), ("github.com", "jdupont"), ("github.com", "later-ignored"),
+                      ("gitlab.com", "dgfip")]
+    # nothing excluded leaks anywhere: not in any file, compressed or not
+    for path in out.rglob("*"):
+        if path.is_file() and path.parent.name != "schemas":
+            data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            for secret in (b"secret-", b"old-ignored", b"dropped", b"old.forge.fr", b"removed.forge.fr",
+                           b"will-be-gone"):
+                assert secret not in data, f"{secret!r} leaked into {path.name}"
+    stats = _load(out, "stats.json")
+    assert set(stats["by_forge"]) == {"forge.apps.education.fr", "github.com", "gitlab.com"}
+
+
+def test_repository_fields(exported):
+    out, _ = exported
+    repos = {r["full_name"]: r for r in _load(out, "repositories.json")["repositories"]}
+    awesome = repos["etalab/codegouvfr"]
+    assert awesome["score"] == 1000 + 1000 + 100 + 100 + 10 + 100 + 100 and awesome["stars"] == 120
+    assert awesome["publiccode"] == {"valid": True, "error": None, "name": "App", "description": "An app",
+                                     "license": "EUPL-1.2", "maintenance_type": "internal", "funded_by": ["DINUM"]}
+    assert awesome["files"]["contributing"] is True and awesome["activity"]["commits_365d"] == 300
+    assert awesome["owner"] == {"login": "etalab", "kind": "organization", "url": "https://github.com/etalab"}
+    assert awesome["ministry"] == "Premier ministre" and awesome["pso_id"] == PM
+    assert awesome["first_seen"] == "2026-11-01T12:00:00Z" and awesome["last_seen"] == "2026-11-02T12:00:00Z"
+    assert repos["etalab/renamed-after"]["previous_full_names"] == ["etalab/renamed-before"]
+    old_fork = repos["etalab/old-fork"]
+    assert old_fork["description"] is None and old_fork["files"]["readme"] is None and old_fork["score"] < 0
+    assert repos["hostile-org/tpl"]["description"] is None and repos["hostile-org/tpl"]["pushed_at"] is None
+    assert repos["hostile-org/=cmd"]["description"] == HOSTILE and repos["hostile-org/=cmd"]["pso_id"] is None
+    manuel = repos["profs/lycee/manuel"]  # a whole forge: the instance account inherits the forge's ministry
+    assert manuel["ministry"] == "Ministère de l'Éducation nationale" and manuel["owner"]["kind"] == "instance"
+    assert repos["dgfip/apps/impots"]["owner_path"] == "dgfip/apps" and repos["dgfip/apps/impots"]["watchers"] is None
+
+
+def test_organisations_ministries_stats(exported):
+    out, _ = exported
+    orgs = {o["login"]: o for o in _load(out, "organisations.json")["organisations"]}
+    assert orgs["etalab"]["repositories_count"] == 4 and orgs["etalab"]["stars"] == 120 + 3 * 3
+    assert orgs["etalab"]["organisation"] == "Etalab" and orgs["etalab"]["floss_policy"].endswith("/policy")
+    assert orgs["jdupont"]["crawl"]["status"] == "failed" and orgs["jdupont"]["crawl"]["error"] == "502 Bad Gateway"
+    assert orgs["jdupont"]["crawl"]["last_success_at"] == "2026-11-01T12:00:00Z"
+    ministries = {m["name"]: m for m in _load(out, "ministries.json")["ministries"]}
+    assert list(ministries)[-1] is None  # accounts without a ministry come last
+    assert ministries[None]["accounts"] == ["github.com/hostile-org", "github.com/jdupont"]
+    assert ministries["Premier ministre"]["repositories_count"] == 5
+    assert ministries["Premier ministre"]["pso_id"] is None  # not known without the ministries table
+    stats = _load(out, "stats.json")
+    assert stats["totals"] == {"repositories": 11, "accounts": 6, "accounts_with_repositories": 6, "forges": 3,
+                               "stars": sum(r["stars"] for r in _load(out, "repositories.json")["repositories"]),
+                               "forks": 30 + 1 * 9 + 0}
+    assert stats["by_licence"]["none"] == 2 and stats["by_licence"]["Other"] == 1
+    assert stats["by_language"]["none"] == 1
+    assert stats["licence_coverage"] == round(9 / 11, 4)
+    histogram = stats["score_histogram"]
+    assert sum(b["repositories"] for b in histogram) == 11
+    assert all(b["to"] == b["from"] + 99 for b in histogram)
+    assert [b["from"] for b in histogram] == list(range(histogram[0]["from"], histogram[-1]["from"] + 100, 100))
+
+
+def test_ministry_ids_given(engine, tmp_path):
+    build_index(engine)
+    export_index(engine, tmp_path, now=NOW, ministry_ids={"Premier ministre": PM})
+    ministries = {m["name"]: m for m in _load(tmp_path, "ministries.json")["ministries"]}
+    assert ministries["Premier ministre"]["pso_id"] == PM
+
+
+def test_codegouvfr_formats(exported):
+    out, _ = exported
+    cg = out / "codegouvfr"
+    repos = {r["full_name"]: r for r in _load(cg, "codegouvfr-repositories.json")}
+    assert set(repos["etalab/codegouvfr"]) == {
+        "awesome-score", "archived", "updated_at", "description", "id", "fork", "template", "contributing",
+        "publiccode", "language", "license", "full_name", "repo_name", "forks_count", "platform", "owner"}
+    assert {name: r["license"] for name, r in repos.items()} == {
+        "profs/lycee/manuel": "cc-by-sa-4.0", "etalab/codegouvfr": "mit", "etalab/old-fork": "",
+        "etalab/renamed-after": "gpl-3.0", "etalab/unidentified-licence": "other", "hostile-org/=cmd": "mit",
+        "hostile-org/tpl": "agpl-3.0", "jdupont/dotfiles": "", "later-ignored/still-listed": "mit",
+        "dgfip/apps/impots": "eupl-1.2", "dgfip/lib": "mit"}
+    assert repos["dgfip/apps/impots"]["owner"] == "https://gitlab.com/groups/dgfip"
+    assert repos["dgfip/apps/impots"]["platform"] == "gitlab.com"
+    short = _load(cg, "repos_preprod.json")
+    assert "etalab/old-fork" not in {r["fn"] for r in short} and len(short) == len(repos) - 1
+    assert max(len(r["d"]) for r in short) == 120
+    orgs = _load(cg, "codegouvfr-organizations.json")
+    assert [o["login"] for o in orgs] == ["forge.apps.education.fr", "etalab", "hostile-org", "later-ignored",
+                                          "dgfip"]  # no user account
+    dgfip = orgs[-1]
+    assert dgfip["followers"] == "" and dgfip["email"] == "" and dgfip["repositories_count"] == 2
+    owners = _load(cg, "owners.json")
+    assert [o["l"] for o in owners] == [o["login"] for o in orgs]
+    assert owners[1]["ps"] == "Etalab" and owners[1]["m"] == "Premier ministre" and owners[1]["r"] == 4
+
+
+def test_csv_is_rfc4180_and_neutralises_formulas(exported):
+    out, _ = exported
+    raw = (out / "repositories.csv").read_bytes()
+    assert raw.endswith(b"\r\n") and not raw.startswith(b"\xef\xbb\xbf")
+    rows = {r["full_name"]: r for r in csv.DictReader(io.StringIO(raw.decode("utf-8"), newline=""))}
+    assert len(rows) == 11
+    hostile = rows["hostile-org/=cmd"]
+    assert hostile["name"] == "'=cmd" and hostile["homepage"] == "'+33 1 23 45 67 89"
+    assert hostile["language"] == "'-lang" and hostile["topics"] == "'-rf;@mention"
+    assert hostile["description"] == HOSTILE.translate({1: None, 7: None, 0x1b: None})  # controls dropped, rest kept
+    assert hostile["full_name"] == "hostile-org/=cmd"  # does not start with a formula character: untouched
+    assert rows["etalab/old-fork"]["score"].startswith("-")  # numbers are never prefixed
+    assert rows["etalab/codegouvfr"]["topics"] == "france;gouv;open-data"
+    assert rows["etalab/codegouvfr"]["archived"] == "false" and rows["etalab/old-fork"]["files_readme"] == ""
+    orgs = {r["login"]: r for r in csv.DictReader(io.StringIO((out / "organisations.csv").read_text(), newline=""))}
+    assert orgs["hostile-org"]["name"] == "'@SUM(1+1)" and orgs["hostile-org"]["description"] == "'=1+1"
+    for path in (out / "repositories.csv", out / "organisations.csv"):
+        for cells in csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")):
+            assert not any(cell[:1] in ("=", "+", "@", "\t", "\r") for cell in cells), cells
+            assert not any(cell[:1] == "-" and not cell.lstrip("-").isdigit() for cell in cells), cells
+
+
+def test_hostile_text_keeps_json_valid(exported):
+    out, _ = exported
+    for path in _all_json(out):
+        data = path.read_bytes()
+        data.decode("utf-8")  # strict UTF-8
+        assert "\u2028".encode() not in data and b"\x1b" not in data and b"\x07" not in data
+        json.loads(data)
+
+
+# determinism -----------------------------------------------------------------------------------------------------
+def test_same_index_same_bytes(engine, tmp_path):
+    build_index(engine)
+    first, second, later = tmp_path / "1", tmp_path / "2", tmp_path / "3"
+    export_index(engine, first, now=NOW)
+    export_index(engine, second, now=NOW)
+    export_index(engine, later, now=NOW + dt.timedelta(hours=5))
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(later) for p in later.rglob("*") if p.is_file())
+    for name in files:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name  # .gz included
+        if name.suffix != ".gz":
+            assert _normalised((first / name).read_bytes()) == _normalised((later / name).read_bytes()), name
+    assert b"2026-11-02T17:00:00Z" in (later / "repositories.json").read_bytes()
+
+
+def test_insertion_order_does_not_matter(engine, tmp_path):
+    """Rows inserted in the opposite order, in another database: the same files."""
+    build_index(engine)
+    other = open_index(f"sqlite:///{tmp_path / 'other.sqlite'}")
+    try:
+        build_index(other, reverse=True)
+        export_index(engine, tmp_path / "a", now=NOW)
+        export_index(other, tmp_path / "b", now=NOW)
+    finally:
+        other.dispose()
+    names = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("name", ["repositories.json", "codegouvfr/codegouvfr-repositories.json"])
+def test_golden(exported, name):
+    """Compare with the reviewed file; regenerate with CODEINDEX_UPDATE_GOLDEN=1 (then review the diff)."""
+    out, _ = exported
+    actual = _normalised((out / name).read_bytes())
+    golden = GOLDEN / Path(name).name
+    if os.environ.get("CODEINDEX_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_bytes(actual)
+    assert golden.is_file(), f"no golden file {golden}: run with CODEINDEX_UPDATE_GOLDEN=1"
+    assert actual == golden.read_bytes(), f"{name} differs from {golden} (CODEINDEX_UPDATE_GOLDEN=1 to accept)"
+
+
+def test_empty_index(engine, tmp_path):
+    report = export_index(engine, tmp_path, now=NOW, gzip=False)
+    assert report.repositories == 0 and not list(tmp_path.rglob("*.gz"))
+    schemas = {p.name: json.loads(p.read_text()) for p in SCHEMAS.glob("*.schema.json")}
+    for path in _all_json(tmp_path):
+        Draft202012Validator(schemas[path.name.replace(".json", ".schema.json")]).validate(json.loads(path.read_bytes()))
+    assert _load(tmp_path, "repositories.json") == {"schema_version": "1.0", "generated_at": "2026-11-02T12:00:00Z",
+                                                     "repositories": []}
+    assert _load(tmp_path, "stats.json")["score_histogram"] == []
+    assert _load(tmp_path, "codegouvfr/owners.json") == []
+    assert (tmp_path / "repositories.csv").read_bytes().count(b"\r\n") == 1  # the header only
+
+
+def test_naive_now_refused(engine, tmp_path):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        export_index(engine, tmp_path, now=dt.datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_ignored_from_ignored_since_day_on(engine, tmp_path):
+    """later-ignored has ignored_since 2027-01-01: published on Dec 31st, not from Jan 1st (UTC)."""
+    build_index(engine)
+    export_index(engine, tmp_path / "before", now=dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=dt.UTC))
+    export_index(engine, tmp_path / "on", now=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    before = {o["login"] for o in _load(tmp_path / "before", "organisations.json")["organisations"]}
+    on = {o["login"] for o in _load(tmp_path / "on", "organisations.json")["organisations"]}
+    assert before - on == {"later-ignored"}
+    assert "later-ignored/still-listed" not in (tmp_path / "on" / "repositories.csv").read_text()
