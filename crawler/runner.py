@@ -140,7 +140,8 @@ def _known(engine: Engine, host: str, login: str, validators: dict) -> KnownStat
         rows = load_known_repos(session, host, login)
     return KnownState(
         validators=validators,
-        repos={r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at, r.signals_at) for r in rows},
+        repos={r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at, r.signals_at,
+                                     r.license_spdx, r.language) for r in rows},
     )
 
 

@@ -19,6 +19,8 @@ class KnownRepoRow:
     pushed_at: dt.datetime | None
     updated_at: dt.datetime | None
     signals_at: dt.datetime | None
+    license_spdx: str | None
+    language: str | None
 
 
 def load_validators(session: Session, host: str) -> dict[str, HttpValidator]:
@@ -32,7 +34,7 @@ def load_known_repos(session: Session, host: str, login: str) -> list[KnownRepoR
     """Repositories the index holds for an account (gone ones excluded)."""
     rows = session.execute(
         select(Repository.forge_repo_id, Repository.full_name, Repository.pushed_at, Repository.updated_at,
-               Repository.signals_at)
+               Repository.signals_at, Repository.license_spdx, Repository.language)
         .join(Account, Account.id == Repository.account_id)
         .join(Forge, Forge.id == Repository.forge_id)
         .where(Forge.host == host, Account.login_key == login.strip("/").lower(), Repository.gone_at.is_(None))

@@ -25,6 +25,8 @@ class KnownRepo:
     pushed_at: dt.datetime | None
     updated_at: dt.datetime | None
     signals_at: dt.datetime | None  # when the 365-day signals were last refreshed
+    license_spdx: str | None = None  # as stored: an adapter that skips a detail request hands these back
+    language: str | None = None
 
 
 @dataclass(frozen=True)

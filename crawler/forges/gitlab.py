@@ -24,6 +24,7 @@ python-gitlab (`retry_transient_errors=True`, `max_retries` kept small: its back
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -307,12 +308,15 @@ class GitLabAdapter:
         now = self.clock.now()
         if (known is not None and known.pushed_at == record.pushed_at and known.signals_at is not None
                 and now - known.signals_at < self.signals_ttl):
-            return record  # unchanged: signals/licence/language None = keep the stored values
+            # unchanged: signals None = keep the stored ones; licence and language come from the index
+            return dataclasses.replace(record, license_spdx=known.license_spdx, language=known.language)
         gl, kw = crawl.gl, crawl.kw
         try:
             full = crawl.call(gl.projects.get, record.forge_id, license=True, **kw).attributes
         except GitlabError as exc:
             if exc.response_code in (403, 404):  # gone or hidden since the listing: keep what the list said
+                if known is not None:
+                    return dataclasses.replace(record, license_spdx=known.license_spdx, language=known.language)
                 return record
             raise
         if full.get("empty_repo") or record.empty:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 import time
 from collections import Counter, defaultdict
@@ -39,6 +40,7 @@ class SimRequest:
     base_url: str  # "http://127.0.0.1:PORT/<host>": absolute URLs in answers start with it
     world: World
     state: HostState
+    options: dict[str, Any] = field(default_factory=dict)  # SimForge.options: front-end knobs
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -161,6 +163,11 @@ class SimForge:
         class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                # headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms per answer
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_GET(self) -> None:
                 forge._serve(self)
 
@@ -173,7 +180,8 @@ class SimForge:
         server = ThreadingHTTPServer(("127.0.0.1", self._port), RequestHandler)
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="simforge", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="simforge", daemon=True)
         self._thread.start()
         return self.base_url
 
@@ -278,6 +286,7 @@ class SimForge:
             base_url=f"{self.base_url}/{host}",
             world=self.world,
             state=state,
+            options=self.options,
         )
         try:
             response = self.handlers[sim.kind](request)
