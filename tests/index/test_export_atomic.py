@@ -1,0 +1,119 @@
+"""Atomic export: a reader never sees half a file, and a failed export leaves the previous one whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from index.atomic import AtomicFileSet, write_atomically
+from index.db import transaction
+from index.export import export_index
+from index.upsert import record_account_crawl, start_run, sync_configuration
+from tests.index.factories import T0, crawl, repo, specs
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _temporaries(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_file_set_commits_all_or_nothing(tmp_path):
+    write_atomically(tmp_path / "a.json", b'{"v":1}')
+    write_atomically(tmp_path / "sub" / "b.json", b'{"v":1}')
+    with pytest.raises(RuntimeError, match="crash"), AtomicFileSet() as files:
+        files.write_bytes(tmp_path / "a.json", b'{"v":2}')
+        with files.open(tmp_path / "sub" / "b.json") as handle:
+            handle.write(b'{"v":')  # half written, then the writer dies
+            raise RuntimeError("crash")
+    assert (tmp_path / "a.json").read_bytes() == b'{"v":1}'  # a.json was complete, but the set was not
+    assert (tmp_path / "sub" / "b.json").read_bytes() == b'{"v":1}'
+    assert _temporaries(tmp_path) == []
+    with AtomicFileSet() as files:
+        files.write_bytes(tmp_path / "a.json", b'{"v":3}')
+    assert (tmp_path / "a.json").read_bytes() == b'{"v":3}' and _temporaries(tmp_path) == []
+
+
+def test_file_set_cannot_be_reused(tmp_path):
+    files = AtomicFileSet()
+    files.write_bytes(tmp_path / "a", b"1")
+    files.commit()
+    with pytest.raises(RuntimeError):
+        files.write_bytes(tmp_path / "a", b"2")
+
+
+def _index(engine, count: int, now: dt.datetime) -> None:
+    run = start_run(engine)
+    repos = [repo(i, f"r{i}", description=f"{'é' * 50} {now.isoformat()}") for i in range(1, count + 1)]
+    record_account_crawl(engine, run, crawl("etalab", repos), now=now)
+
+
+def test_reader_never_sees_a_partial_file(engine, tmp_path):
+    with transaction(engine) as session:
+        sync_configuration(session, specs())
+    out = tmp_path / "export"
+    _index(engine, 150, T0)
+    export_index(engine, out, now=T0)
+    stop = threading.Event()
+    reads, problems = [], []
+
+    def reader() -> None:
+        while not stop.is_set():
+            for name in ("repositories.json", "codegouvfr/codegouvfr-repositories.json", "stats.json"):
+                try:
+                    data = (out / name).read_bytes()
+                    json.loads(data)
+                    reads.append(len(data))
+                except (ValueError, OSError) as exc:  # a JSON error, or the file missing for an instant
+                    problems.append(f"{name}: {exc}")
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for round_ in range(1, 5):  # each export changes every row, and the size of the files
+            now = T0 + dt.timedelta(days=round_)
+            _index(engine, 150 + 50 * round_, now)
+            export_index(engine, out, now=now)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert problems == []
+    assert len(reads) > 20 and len(set(reads)) > 3  # it did read, and did see several versions
+    assert _temporaries(out) == []
+
+
+def test_failed_export_leaves_the_previous_one(engine, tmp_path, monkeypatch):
+    """The disk fills up in the middle of an export: every file stays as the previous export wrote it."""
+    with transaction(engine) as session:
+        sync_configuration(session, specs())
+    out = tmp_path / "export"
+    _index(engine, 20, T0)
+    export_index(engine, out, now=T0)
+    before = _files(out)
+    _index(engine, 30, T0 + dt.timedelta(days=1))
+    calls = {"n": 0}
+    real_fsync = os.fsync
+
+    def failing_fsync(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 7:  # some files already written aside, the rest not
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(OSError, match="No space left"):
+        export_index(engine, out, now=T0 + dt.timedelta(days=1))
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert calls["n"] == 7
+    assert _files(out) == before
+    assert _temporaries(out) == []
+    report = export_index(engine, out, now=T0 + dt.timedelta(days=1))  # and the next one goes through
+    assert report.repositories == 30 and _files(out) != before
