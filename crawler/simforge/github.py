@@ -27,11 +27,8 @@ WINDOW_S = 3600
 
 
 def options(req: SimRequest) -> dict[str, Any]:
-    """SimForge.options, when the server passes them (SimRequest.options or HostState.extra["options"])."""
-    opts = getattr(req, "options", None)
-    if opts is None:
-        opts = req.state.extra.get("options") or getattr(req.world, "options", None) or {}
-    return opts
+    """SimForge.options (front-end knobs such as "github_rest_limit")."""
+    return getattr(req, "options", None) or {}
 
 
 def user_id(token: str | None) -> int:
