@@ -33,6 +33,7 @@ class AtomicFileSet:
 
     def __init__(self) -> None:
         self._pending: list[tuple[Path, Path]] = []  # (temporary, target)
+        self._removals: list[Path] = []
         self._done = False
 
     def _temporary(self, target: Path) -> Path:
@@ -62,6 +63,10 @@ class AtomicFileSet:
             handle.write(data)
         return len(data)
 
+    def remove(self, target: Path) -> None:
+        """Delete `target` (if it exists) on commit, after the new files are in place: a stale twin."""
+        self._removals.append(Path(target))
+
     def commit(self) -> None:
         """Rename every file into place, then make the renames durable."""
         if self._done:
@@ -69,6 +74,8 @@ class AtomicFileSet:
         self._done = True
         for temporary, target in self._pending:
             os.replace(temporary, target)
+        for target in self._removals:
+            target.unlink(missing_ok=True)
         for directory in sorted({target.parent for _, target in self._pending}):
             _fsync_directory(directory)
         self._pending.clear()

@@ -300,13 +300,17 @@ def export_index(
     except SQLAlchemyError as exc:
         raise IndexDatabaseError(f"cannot read the index: {str(exc).splitlines()[0]}") from exc
     files = build_files(model, generated_at, ministry_ids)
+    json_names = [n for n in files if n.endswith(".json") and not n.startswith("schemas/")]
     if gzip:
-        for name in [n for n in files if n.endswith(".json") and not n.startswith("schemas/")]:
+        for name in json_names:
             data, rows = files[name]
             files[f"{name}.gz"] = (gzip_bytes(data), rows)
     out_dir = Path(out_dir)
     written = []
     with AtomicFileSet() as file_set:
+        if not gzip:  # a .gz left by an earlier export would no longer match its JSON
+            for name in json_names:
+                file_set.remove(out_dir / f"{name}.gz")
         for name in sorted(files):
             data, rows = files[name]
             file_set.write_bytes(out_dir / name, data)

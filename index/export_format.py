@@ -19,7 +19,7 @@ from typing import Any
 # C0 controls and DEL, but TAB, LF and CR, which CSV quoting carries
 _CSV_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # a cell a spreadsheet would evaluate: =1+1, +cmd, -2+3, @SUM(...), and tab/CR tricks (OWASP "CSV injection")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r")
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -77,16 +77,21 @@ def gzip_bytes(data: bytes) -> bytes:
 
 def csv_cell(value: Any) -> str:
     """One CSV cell: text neutralised against formula injection, lists joined with ";", booleans as true/false."""
-    if value is None:
+    kind = type(value)
+    if kind is str:
+        text = value
+    elif value is None:
         return ""
-    if isinstance(value, bool):
+    elif kind is bool:
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    elif kind is int or kind is float:
         return str(value)  # numbers stay numbers, even negative ones
-    if isinstance(value, list | tuple):
-        value = ";".join(str(item) for item in value)
-    text = _CSV_CONTROLS.sub("", str(value))
-    if text.startswith(_FORMULA_START):
+    elif kind is list or kind is tuple:
+        text = ";".join(str(item) for item in value)
+    else:
+        text = str(value)
+    text = _CSV_CONTROLS.sub("", text)
+    if text[:1] in _FORMULA_START:
         text = "'" + text
     return text
 
@@ -106,7 +111,7 @@ def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, item in value.items():
         name = f"{prefix}{key}"
-        if isinstance(item, Mapping):
+        if isinstance(item, dict):
             flat.update(flatten(item, f"{name}_"))
         else:
             flat[name] = item

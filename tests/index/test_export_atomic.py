@@ -117,3 +117,10 @@ def test_failed_export_leaves_the_previous_one(engine, tmp_path, monkeypatch):
     assert _temporaries(out) == []
     report = export_index(engine, out, now=T0 + dt.timedelta(days=1))  # and the next one goes through
     assert report.repositories == 30 and _files(out) != before
+
+
+def test_no_gzip_removes_stale_twins(engine, tmp_path):
+    export_index(engine, tmp_path, now=T0)
+    assert (tmp_path / "repositories.json.gz").is_file()
+    export_index(engine, tmp_path, now=T0, gzip=False)
+    assert not list(tmp_path.rglob("*.gz")) and (tmp_path / "repositories.json").is_file()
