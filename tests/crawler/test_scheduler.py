@@ -1,0 +1,120 @@
+"""The scheduler on a real APScheduler with its job store in the index: runs recorded, never overlapping, and a
+restart keeps the stored job and its next run time."""
+
+import time
+
+from sqlalchemy import select
+
+from crawler.config import load_config
+from crawler.scheduler import build_scheduler, job_specs, start
+from index.db import open_index, transaction
+from index.models import CrawlRun
+
+CONFIG = """\
+gitlab.example.org:
+  forge: gitlab
+  api_url: {api}
+  owners:
+    ministere:
+schedule:
+  interval_hours: 0.0003
+  forges:
+    github.com: {{cron: "0 */4 * * *"}}
+"""
+
+
+def _runs(engine):
+    with transaction(engine) as session:
+        return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
+
+
+def _wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_job_specs_from_configuration(tmp_path, simforge):
+    path = tmp_path / "organisations.yml"
+    path.write_text("github.com:\n  forge: github\n  owners:\n    etalab:\n"
+                    + CONFIG.format(api=simforge.api_url("gitlab.example.org")))
+    specs = {s.id: s for s in job_specs(load_config(path))}
+    assert set(specs) == {"crawl-default", "crawl-github.com"}
+    assert specs["crawl-default"].exclude == ("github.com",)
+    assert "cron" in str(specs["crawl-github.com"].trigger)
+
+
+def test_two_intervals_restart_no_overlap(tmp_path, simforge):
+    path = tmp_path / "organisations.yml"
+    path.write_text(CONFIG.format(api=simforge.api_url("gitlab.example.org")).replace(
+        "  forges:\n    github.com: {cron: \"0 */4 * * *\"}\n", ""))
+    db_url = f"sqlite:///{tmp_path / 'index.sqlite'}"
+    engine = open_index(db_url)
+    config = load_config(path)
+
+    scheduler, specs = build_scheduler(db_url, config, tmp_path / "export")
+    report = start(scheduler, specs, db_url, path, tmp_path / "export")
+    assert report == ["crawl-default: added (interval[0:00:01])"]
+    assert _wait_for(lambda: len([r for r in _runs(engine) if r.status != "running"]) >= 2)
+    stored_next = scheduler.get_job("crawl-default").next_run_time
+    scheduler.shutdown(wait=True)
+    first_session = len(_runs(engine))
+
+    # restart: the stored job is kept as it was (same trigger), with its next run time
+    scheduler, specs = build_scheduler(db_url, config, tmp_path / "export")
+    report = start(scheduler, specs, db_url, path, tmp_path / "export")
+    assert report[0].startswith("crawl-default: kept as stored")
+    assert _wait_for(lambda: len([r for r in _runs(engine) if r.status != "running"]) >= first_session + 2)
+    scheduler.shutdown(wait=True)
+    del stored_next
+
+    runs = _runs(engine)
+    assert all(r.trigger == "schedule" and r.status == "ok" for r in runs), [(r.id, r.status) for r in runs]
+    for earlier, later in zip(runs, runs[1:], strict=False):
+        assert earlier.finished_at <= later.started_at, "two crawls overlapped"
+    assert (tmp_path / "export" / "repositories.json").exists()  # export after each crawl
+
+
+def test_sigterm_stops_cleanly_and_records_interrupted_run(tmp_path):
+    """`codeindex schedule` in a real process: SIGTERM mid-crawl → exit 0 quickly, run recorded as interrupted,
+    the account in progress stored whole."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from crawler.simforge.seed import fixture_world
+    from crawler.simforge.server import SimForge
+
+    with SimForge(fixture_world(), latency_ms=40) as forge:
+        path = tmp_path / "organisations.yml"
+        path.write_text(
+            f"gitlab.example.org:\n  forge: gitlab\n  api_url: {forge.api_url('gitlab.example.org')}\n"
+            "  owners:\n    ministere:\n    partenaire:\n    jean.dupont:\n"
+            "schedule:\n  interval_hours: 0.0003\n  export_after: false\n"
+        )
+        db_url = f"sqlite:///{tmp_path / 'index.sqlite'}"
+        engine = open_index(db_url)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", "--db", db_url, "--config", str(path), "schedule",
+             "--out", str(tmp_path / "export")],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            assert _wait_for(lambda: any(r.status == "running" for r in _runs(engine)), timeout=20)
+            time.sleep(0.3)
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert process.returncode == 0, output.decode()
+        assert time.monotonic() - started < 30
+    runs = _runs(engine)
+    assert runs[-1].status == "interrupted", output.decode()
+    assert runs[-1].accounts_ok >= 1 and runs[-1].accounts_ok < 3
+    assert b"scheduler stopped" in output
