@@ -1,0 +1,70 @@
+"""Byte-level rules of the export formats."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import json
+
+import pytest
+
+from index.export_codegouvfr import forge_licence_key
+from index.export_format import csv_cell, csv_table, cut, gzip_bytes, iso, json_array, json_document
+
+
+def test_json_is_strict_utf8_even_with_lone_surrogates():
+    data = json_document({"b": ["\ud800 lone", "\u2028\u2029 line separators"], "a": "é"})
+    text = data.decode("utf-8")  # strict: would raise on a raw surrogate
+    assert json.loads(text) == {"a": "é", "b": ["\ud800 lone", "\u2028\u2029 line separators"]}
+    assert "\u2028" not in text and text.startswith('{"a":"é","b":[\n')
+
+
+def test_json_refuses_nan():
+    with pytest.raises(ValueError):
+        json_array([float("nan")])
+
+
+def test_iso_is_utc_with_z():
+    paris = dt.timezone(dt.timedelta(hours=2))
+    assert iso(dt.datetime(2026, 6, 1, 14, 30, 5, 123456, tzinfo=paris)) == "2026-06-01T12:30:05Z"
+    assert iso(None) is None
+    with pytest.raises(ValueError):
+        iso(dt.datetime(2026, 6, 1))  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(("value", "cell"), [
+    ("=1+1", "'=1+1"), ("+33 1", "'+33 1"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"), ("\tcmd", "'\tcmd"),
+    ("\r=1", "'\r=1"), ("a=1", "a=1"), ("", ""), (None, ""), (-100, "-100"), (1.5, "1.5"), (True, "true"),
+    (["-a", "b"], "'-a;b"), ("bell\x07null\x00esc\x1b", "bellnullesc"), ("\x00=1", "'=1"),
+])
+def test_csv_cells(value, cell):
+    assert csv_cell(value) == cell
+
+
+def test_csv_round_trips_rfc4180():
+    rows = [{"a": 'say "hi", then\r\nleave', "b": 1}, {"a": None, "b": -2}]
+    data = csv_table(["a", "b"], rows)
+    assert data == b'a,b\r\n"say ""hi"", then\r\nleave",1\r\n,-2\r\n'
+    assert list(csv.reader(io.StringIO(data.decode(), newline=""))) == [
+        ["a", "b"], ['say "hi", then\r\nleave', "1"], ["", "-2"]]
+
+
+def test_gzip_is_deterministic():
+    assert gzip_bytes(b"x" * 1000) == gzip_bytes(b"x" * 1000)
+    assert gzip.decompress(gzip_bytes(b"abc")) == b"abc"
+    assert gzip_bytes(b"abc")[4:8] == b"\0\0\0\0"  # no mtime in the header
+
+
+def test_cut_counts_characters():
+    assert cut("é" * 130, 120) == "é" * 120 and cut(None, 120) == ""
+
+
+@pytest.mark.parametrize(("spdx", "key"), [
+    ("MIT", "mit"), ("AGPL-3.0-only", "agpl-3.0"), ("GPL-3.0-or-later", "gpl-3.0"), ("EUPL-1.2", "eupl-1.2"),
+    ("CECILL-2.1", "cecill-2.1"), ("PostgreSQL", "postgresql"), ("Other", "other"), ("LiLiQ-R-1.1", "other"),
+    (None, ""), ("", ""),
+])
+def test_forge_licence_keys(spdx, key):
+    assert forge_licence_key(spdx) == key
