@@ -210,3 +210,38 @@ def test_listed_agrees_with_the_export_read_model(engine, scenario):
     exported_repos = {r.full_name for r in model.repositories}
     ours = {r["full_name"] for a in scenario.accounts for r in a["repository_list"] if r["exported"]}
     assert ours == exported_repos
+
+
+def validate_against(schema_name: str, document) -> None:
+    """Validate against index/schemas/<schema_name>, resolving references to the other schemas there."""
+    import json
+    from pathlib import Path
+
+    import jsonschema
+    from referencing import Registry, Resource
+
+    folder = Path(__file__).resolve().parents[2] / "index" / "schemas"
+    resources = {p.name: Resource.from_contents(json.loads(p.read_text())) for p in folder.glob("*.schema.json")}
+    registry = Registry().with_resources(
+        [(r.contents["$id"], r) for r in resources.values()] + list(resources.items()))
+    schema = resources[schema_name].contents
+    validator = jsonschema.Draft202012Validator(schema, registry=registry,
+                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+
+
+def test_documents_match_the_schema(scenario):
+    from index.status import document
+
+    validate_against("status.schema.json", document(scenario, scenario.accounts))
+    validate_against("status.schema.json", document(scenario, scenario.accounts, detail=False))
+
+
+def test_the_schema_rejects_a_wrong_document(scenario):
+    from index.status import document
+
+    doc = document(scenario, scenario.accounts[:1])
+    doc["accounts"][0]["reason"] = "because"
+    with pytest.raises(AssertionError, match="because"):
+        validate_against("status.schema.json", doc)
