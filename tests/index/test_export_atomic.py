@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,7 @@ def test_reader_never_sees_a_partial_file(engine, tmp_path):
                     reads.append(len(data))
                 except (ValueError, OSError) as exc:  # a JSON error, or the file missing for an instant
                     problems.append(f"{name}: {exc}")
+            time.sleep(0.0005)  # let the exporter have the GIL now and then
 
     thread = threading.Thread(target=reader)
     thread.start()
