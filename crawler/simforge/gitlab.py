@@ -150,7 +150,7 @@ class _Index:
 
 def _index(req: SimRequest) -> _Index:
     host = req.world.host(req.host)
-    key = (len(host.repos), len(host.accounts), getattr(host, "generation", 0), getattr(req.world, "generation", 0))
+    key = (len(host.repos), len(host.accounts), getattr(host, "generation", 0), getattr(req.world, "revision", 0))
     index = req.state.extra.get("gitlab_index")
     if index is None or index.key != key:
         with _INDEX_LOCK:

@@ -189,7 +189,10 @@ def _suffix(path: str, k: int) -> str:
     return f"{head}-x{k}" + (f"/{rest}" if rest else "")
 
 
-def seed_from_codegouvfr(csv_path: str | Path, scale: int = 1, seed: int = 42, now: dt.datetime | None = None,
+SEED_CSV = Path(__file__).parent / "data" / "repositories-2021-11-15.csv"
+
+
+def seed_from_codegouvfr(csv_path: str | Path = SEED_CSV, scale: int = 1, seed: int = 42, now: dt.datetime | None = None,
                          orgs_path: str | Path | None = None) -> World:
     """Every distinct repository URL of the export → a SimRepo on its host (github.com or the GitLab instance).
 

@@ -141,6 +141,7 @@ class SimHost:
 class World:
     hosts: dict[str, SimHost] = field(default_factory=dict)
     next_id: int = 1_000_000
+    revision: int = 0  # bumped by every mutation below: the front ends rebuild their lookup indexes on change
 
     def host(self, name: str) -> SimHost:
         return self.hosts[name]
@@ -151,3 +152,37 @@ class World:
     def new_id(self) -> int:
         self.next_id += 1
         return self.next_id
+
+    # mutations (tests and the benchmark change the world between crawls) --------------------------------------
+    def touch(self) -> None:
+        self.revision += 1
+
+    def push(self, host: str, repo_id: int, when: dt.datetime, author: str = "dev@example.org") -> SimRepo:
+        """A new commit on the default branch."""
+        repo = self.hosts[host].repos[repo_id]
+        sha = hashlib.sha1(f"{repo_id}:{when.isoformat()}:{len(repo.commits)}".encode()).hexdigest()
+        repo.commits.insert(0, SimCommit(sha, when, author.split("@")[0], author))
+        repo.pushed_at = repo.updated_at = when
+        repo.default_branch = repo.default_branch or "main"
+        self.touch()
+        return repo
+
+    def star(self, host: str, repo_id: int, count: int = 1) -> SimRepo:
+        repo = self.hosts[host].repos[repo_id]
+        repo.stars += count
+        self.touch()
+        return repo
+
+    def rename(self, host: str, repo_id: int, new_name: str, new_namespace: str | None = None) -> SimRepo:
+        """Rename or transfer: the id stays, the old path answers with a redirect."""
+        repo = self.hosts[host].repos[repo_id]
+        repo.previous_full_names.append(repo.full_name)
+        repo.name = new_name
+        repo.namespace = new_namespace or repo.namespace
+        self.touch()
+        return repo
+
+    def delete(self, host: str, repo_id: int) -> SimRepo:
+        repo = self.hosts[host].repos.pop(repo_id)
+        self.touch()
+        return repo
