@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -115,9 +116,24 @@ def check_report(engine: Any, config: Any, text: str, now: dt.datetime) -> tuple
 
 
 # rendering ---------------------------------------------------------------------------------------------------------
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Forge text is hostile: no escape sequences reach the terminal (ESC, CSI, backspace...)."""
+    return _CONTROLS.sub("\ufffd", text.replace("\t", " "))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return " ".join(text.split())
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Columns aligned on the widest cell; numbers right-aligned."""
-    cells = [[str(c) for c in header]] + [["—" if c is None else str(c) for c in row] for row in rows]
+    """Columns aligned on the widest cell; numbers right-aligned; one line per row."""
+    cells = [[str(c) for c in header]] + [[_cell(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     numeric = [all(r[i].replace(".", "").replace("%", "").isdigit() or r[i] == "—" for r in cells[1:])
                for i in range(len(header))]
@@ -224,8 +240,7 @@ def render_check(doc: dict[str, Any]) -> str:
         lines.append(f"  stored: {st['full_name']} ({st['visibility']}), last seen {st['last_seen']}"
                      + (f", gone since {st['gone_at']}" if st["gone_at"] else ""))
     if doc["record"]:
-        flat = [(k, json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
-                for k, v in sorted(doc["record"].items())]
+        flat = sorted(doc["record"].items())
         lines += ["  exported record:", *("    " + line for line in table(("field", "value"), flat).splitlines())]
     if doc["proposed_yaml"]:
         lines += ["  proposed lines for the configuration:",
@@ -237,7 +252,7 @@ def _emit(doc: dict[str, Any], as_json: bool, render: Any) -> None:
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True))
     else:
-        click.echo(render(doc))
+        click.echo(terminal_safe(render(doc)))
 
 
 # commands ----------------------------------------------------------------------------------------------------------
