@@ -276,7 +276,7 @@ def account_entry(
         rows.append({
             "full_name": repo.full_name, "html_url": repo.html_url, "exported": why is None, "excluded": why,
             "flags": flags, "licence": repo.license_spdx, "publiccode": state, "publiccode_error": error,
-            "description": described, "gone_at": iso(repo.gone_at),
+            "description": repo.description if described else None, "gone_at": iso(repo.gone_at),
             "previous_full_names": list(repo.previous_full_names or []),
         })
         if why is not None:

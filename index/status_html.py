@@ -141,7 +141,8 @@ def _repo_rows(entry: dict[str, Any]) -> list[list[str]]:
             why += f" since {h(r['gone_at'])}"
         publiccode = h(r["publiccode"]) + (f": {h(r['publiccode_error'])}" if r["publiccode_error"] else "")
         rows.append([link(r["html_url"], r["full_name"]), _listed(r["exported"]), why, h(", ".join(r["flags"])),
-                     h(r["licence"]), publiccode, "yes" if r["description"] else '<span class="no">missing</span>'])
+                     h(r["licence"]), publiccode,
+                     h(r["description"][:300]) if r["description"] else '<span class="no">missing</span>'])
     return rows
 
 
