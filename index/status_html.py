@@ -52,7 +52,7 @@ def pct(share: float | None) -> str:
 def _page(title: str, body: str, generated_at: str) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\">"
         f"<title>{h(title)}</title><style>{STYLE}</style></head><body>\n{body}\n"
         f"<p class=\"muted\">Generated {h(generated_at)} by codeindex. Reasons are explained in docs/status.md; "
         "the same data is in the JSON files beside this page.</p>\n</body></html>\n"
@@ -112,7 +112,7 @@ def render_index(doc: dict[str, Any]) -> str:
     ]
     by_slug = {m["name"]: m for m in doc["ministries"]}
     problem_rows = [
-        [link(a["url"], f"{a['forge']}/{a['login']}"), local(by_slug[a["ministry"]]["page"], a["ministry"] or "(none)"),
+        [link(a["url"], f"{a['forge']}/{a['login']}"), local(by_slug[a["ministry"]]["page"], a["ministry"] or "(no ministry)"),
          _listed(a["listed"]), f'<div class="why">{_why(a)}</div>', _crawl(a)]
         for a in doc["accounts"] if a["reason"] != "ok"
     ]
