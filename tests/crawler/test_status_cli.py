@@ -4,6 +4,7 @@ YAML proposed for an account that is not configured (and that it loads), URL for
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -45,12 +46,25 @@ gitea.example.org:
 """
 
 
-@pytest.fixture
-def env(index_url, engine, tmp_path):
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory):
+    """The scenario built once on SQLite (the index tests run it on PostgreSQL too); tests copy it."""
+    from index.db import open_index
+
+    folder = tmp_path_factory.mktemp("status-cli")
+    engine = open_index(f"sqlite:///{folder / 'index.sqlite'}")
     build_scenario(engine)
+    engine.dispose()
+    return folder / "index.sqlite"
+
+
+@pytest.fixture
+def env(scenario_file, tmp_path):
+    database = tmp_path / "index.sqlite"
+    shutil.copy(scenario_file, database)
     config = tmp_path / "organisations.yml"
     config.write_text(CONFIG, encoding="utf-8")
-    return Context(index_url, config, "text", 0)
+    return Context(f"sqlite:///{database}", config, "text", 0)
 
 
 def run(env, command, *args):
@@ -232,14 +246,17 @@ def test_parse_rejects(text):
         parse_forge_url(text)
 
 
-def test_forge_text_cannot_drive_the_terminal(env, engine):
+def test_forge_text_cannot_drive_the_terminal(env):
+    from index.db import open_index
     from index.records import OutcomeStatus
     from index.upsert import record_account_crawl, start_run
     from tests.index.test_status_scenario import NOW, _crawl
 
+    engine = open_index(env.db_url)
     run_id = start_run(engine)
     record_account_crawl(engine, run_id, _crawl("broken", status=OutcomeStatus.FAILED,
                                                 error="boom\x1b[2J\x1b]0;pwned\x07\rfake line"), now=NOW)
+    engine.dispose()
     for args in (["https://github.com/broken"], []):
         output = run(env, status_command, *args).output
         assert "\x1b" not in output and "\x07" not in output and "\r" not in output
