@@ -19,12 +19,11 @@ DEMO_TOKEN_ENV = "CODEINDEX_DEMO_TOKEN"
 
 
 def run_demo(engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[str], None] = print) -> dict:
-    from index.export import export_index
-
     from crawler.config import load_config
     from crawler.runner import plan, run_crawl
     from crawler.simforge.seed import seed_from_codegouvfr
     from crawler.simforge.server import SimForge
+    from index.export import export_index
 
     started = time.monotonic()
     world = seed_from_codegouvfr(scale=scale)
@@ -51,7 +50,7 @@ def run_demo(engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[s
         kind = world.hosts[host].kind
         by_kind[kind] = by_kind.get(kind, 0) + counters.get("requests", 0)
     echo("requests per forge kind: " + ", ".join(f"{k} {v}" for k, v in sorted(by_kind.items())))
-    echo(f"exported to {out_dir}/ ({getattr(report, 'summary', lambda: '')() if callable(getattr(report, 'summary', None)) else 'done'})")
+    echo(f"exported to {out_dir}/: {report.summary()}")
     echo("next: open export/repositories.json, or try `codeindex runs`, `codeindex status`, `codeindex check URL`")
     return {"summary": summary, "stats": stats, "seconds": crawl_seconds}
 

@@ -11,20 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from index.export_format import blank_to_none, cut, iso, json_array
+from index.licences import FORGE_LICENCE_KEYS
 from index.queries import ExportedAccount, ExportedRepository
 
 SHORT_DESCRIPTION = 120
 ORGANISATION_KINDS = ("organization", "group", "instance")  # users are not organisations
 
-# licensee keys (the vocabulary of GitHub's `license.key` and GitLab's `license.key`); an SPDX id whose lower-case
-# form, without -only / -or-later, is not one of them is published as "other"
-FORGE_LICENCE_KEYS = frozenset({
-    "0bsd", "afl-3.0", "agpl-3.0", "apache-2.0", "artistic-2.0", "bsd-2-clause", "bsd-3-clause",
-    "bsd-3-clause-clear", "bsd-4-clause", "bsl-1.0", "cc-by-4.0", "cc-by-sa-4.0", "cc0-1.0", "cecill-2.1",
-    "cecill-b", "cecill-c", "ecl-2.0", "epl-1.0", "epl-2.0", "eupl-1.1", "eupl-1.2", "gpl-2.0", "gpl-3.0", "isc",
-    "lgpl-2.1", "lgpl-3.0", "lppl-1.3c", "mit", "mit-0", "mpl-2.0", "ms-pl", "ms-rl", "mulanpsl-2.0", "ncsa",
-    "odbl-1.0", "ofl-1.1", "osl-3.0", "postgresql", "unlicense", "upl-1.0", "vim", "wtfpl", "zlib",
-})
+# an SPDX id whose lower-case form, without -only / -or-later, is not a licensee key is published as "other"
 
 
 def forge_licence_key(spdx: str | None) -> str:

@@ -240,17 +240,22 @@ def _apply_account(account: Account, crawl: AccountCrawl, now: dt.datetime) -> N
     account.kind = record.kind.value if record.kind else account.kind
     for name in ("name", "description", "html_url", "avatar_url", "website", "email", "location", "verified",
                  "created_at", "followers", "repositories_count"):
-        value = getattr(record, name)
+        value = _clean(getattr(record, name))
         if value is not None:
             setattr(account, name, value)
     if record.forge_id is not None:
         account.forge_account_id = record.forge_id
 
 
+def _clean(value: Any) -> Any:
+    """Forge text is hostile input: PostgreSQL refuses NUL in text, so it never reaches the database."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 def _repo_values(record: RepositoryRecord) -> dict[str, Any]:
-    values = {name: getattr(record, name) for name in _REPO_FIELDS}
+    values = {name: _clean(getattr(record, name)) for name in _REPO_FIELDS}
     values["visibility"] = record.visibility.value
-    values["topics"] = sorted(set(record.topics))
+    values["topics"] = sorted({_clean(t) for t in record.topics})
     return values
 
 
@@ -258,7 +263,8 @@ def _signal_values(signals: RepositorySignals) -> dict[str, Any]:
     values = {name: getattr(signals, name) for name in _SIGNAL_FIELDS}
     values["publiccode"] = dataclasses.asdict(signals.publiccode) if signals.publiccode else None
     if values["publiccode"] is not None:
-        values["publiccode"]["funded_by"] = list(values["publiccode"]["funded_by"])
+        values["publiccode"] = {k: _clean(v) for k, v in values["publiccode"].items()}
+        values["publiccode"]["funded_by"] = [_clean(f) for f in signals.publiccode.funded_by]
     return values
 
 

@@ -136,3 +136,12 @@ def test_naive_datetime_refused(engine):
     else:
         raise AssertionError("naive datetime accepted")
     assert _repos(engine) == {}  # the whole unit rolled back
+
+
+def test_hostile_text_is_stored_safely(engine):
+    _setup(engine)
+    run = start_run(engine)
+    nasty = "nul\x00byte <script>alert(1)</script> \u202e RTL ' OR 1=1; --"
+    record_account_crawl(engine, run, crawl("etalab", [repo(1, "a", description=nasty, topics=("x\x00y",))]))
+    row = _repos(engine)[1]
+    assert row.description == nasty.replace("\x00", "") and row.topics == ["xy"]
