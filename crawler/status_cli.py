@@ -65,6 +65,7 @@ def _accounts_for_url(accounts: list[dict[str, Any]], host: str, path: str) -> l
 def status_report(data: StatusData, config: Any, target: str | None) -> tuple[dict[str, Any], int]:
     """The status document for TARGET (or everything) and the exit code: 1 when nothing selected is listed."""
     accounts = data.accounts
+    extra: list[dict[str, Any]] = []
     if target is None or not target.strip():
         extra = unindexed(config, accounts, data.day) if config is not None else []
         return document(data, accounts, detail=False, unindexed=extra), 0
@@ -73,7 +74,6 @@ def status_report(data: StatusData, config: Any, target: str | None) -> tuple[di
     if "/" in target or "@" in target:
         url = parse_forge_url(target, _kind(config, parse_forge_url(target).host))
         selected = _accounts_for_url(accounts, url.host, url.path)
-        extra: list[dict[str, Any]] = []
         if not selected and config is not None:
             found = configured_but_unindexed(config, url, data.day)
             account = len(url.segments) == 1 or _kind(config, url.host) == "gitlab"

@@ -319,7 +319,7 @@ def account_entry(
     }
 
 
-def summary_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+def summary_entry(entry: dict[str, Any]) -> dict[str, Any]:
     """An account entry without its long lists, for overviews."""
     short = {k: v for k, v in entry.items() if k != "repository_list"}
     short["licence"] = {k: v for k, v in entry["licence"].items() if k != "without"}
@@ -333,7 +333,7 @@ def summary_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 # selection and documents ------------------------------------------------------------------------------------------
 def select_accounts(
-    accounts: Iterable[Mapping[str, Any]], *, host: str | None = None, login: str | None = None,
+    accounts: Iterable[dict[str, Any]], *, host: str | None = None, login: str | None = None,
     pso_id: str | None = None, ministry: str | None = None,
 ) -> list[dict[str, Any]]:
     """Accounts matching every given criterion; `ministry` matches ignoring case and accents, substring ok."""
@@ -356,7 +356,7 @@ def is_pso_id(text: str) -> bool:
     return bool(UUID.match(text.strip().lower()))
 
 
-def _totals(accounts: list[Mapping[str, Any]]) -> dict[str, Any]:
+def _totals(accounts: list[dict[str, Any]]) -> dict[str, Any]:
     exported = sum(a["repositories"]["exported"] for a in accounts)
     licensed = sum(a["licence"]["with_spdx"] for a in accounts)
     return {
@@ -375,9 +375,9 @@ def _totals(accounts: list[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def ministries(accounts: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def ministries(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per ministry (and one, name null, for accounts without); slugs unique."""
-    groups: dict[str | None, list[Mapping[str, Any]]] = {}
+    groups: dict[str | None, list[dict[str, Any]]] = {}
     for entry in accounts:
         groups.setdefault(entry["ministry"], []).append(entry)
     out, used = [], set()
@@ -393,7 +393,7 @@ def ministries(accounts: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def document(
-    data: StatusData, accounts: list[Mapping[str, Any]], *, scope: str = "all", value: str | None = None,
+    data: StatusData, accounts: list[dict[str, Any]], *, scope: str = "all", value: str | None = None,
     detail: bool = True, unindexed: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A status document (status.schema.json): summary, ministries and accounts of a selection."""

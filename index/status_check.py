@@ -101,6 +101,7 @@ def check_path(engine: Any, host: str, path: str, *, now: dt.datetime) -> dict[s
             doc["explanation"] = f"the forge {host} is not in the configuration"
             return doc
         repo, renamed = _find_repository(session, forge, key)
+        account: Account | None
         if repo is not None:
             account, is_account = session.get_one(Account, repo.account_id), False
         else:
@@ -128,7 +129,7 @@ def check_path(engine: Any, host: str, path: str, *, now: dt.datetime) -> dict[s
             elif why == "account_not_listed":
                 doc.update(reason=status["reason"],
                            explanation=f"its account {account.login} is not listed: {status['explanation']}")
-            else:
+            elif why is not None:
                 doc.update(reason=why, explanation=REPO_REASONS[why].format(gone=iso(repo.gone_at)))
             forge_repo_id = repo.forge_repo_id if why is None else None
     if account_id is not None and (forge_repo_id is not None or (doc["target"] == "account" and doc["exported"])):

@@ -261,3 +261,8 @@ def test_forge_text_cannot_drive_the_terminal(env):
         output = run(env, status_command, *args).output
         assert "\x1b" not in output and "\x07" not in output and "\r" not in output
         assert "boom" in output
+
+
+def test_status_usage_error_exit_2(env):
+    result = CliRunner().invoke(status_command, ["https://github.com/"], obj=env)
+    assert result.exit_code == 2 and "names a forge, not an account" in result.output
