@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 
@@ -145,6 +147,10 @@ def _known(engine: Engine, host: str, login: str, validators: dict) -> KnownStat
     )
 
 
+DEFAULT_WORKERS = 8  # accounts crawled at once, all forges together
+DEFAULT_PER_HOST = 2  # accounts crawled at once on one forge host: forges ask for little concurrency
+
+
 def run_crawl(
     engine: Engine,
     config: Config,
@@ -154,61 +160,90 @@ def run_crawl(
     adapters: dict[str, Callable[[], ForgeAdapter]] | None = None,
     stop: threading.Event | None = None,
     on_unit_done: Callable[[Unit, AccountCrawl], None] | None = None,
+    workers: int = DEFAULT_WORKERS,
+    per_host: int = DEFAULT_PER_HOST,
 ) -> RunSummary:
-    """Crawl `units` (default: the whole plan) and store each as it completes."""
+    """Crawl `units` (default: the whole plan) and store each as it completes.
+
+    Accounts are crawled by a pool of `workers` threads, at most `per_host` at once on one host, each thread with
+    adapters of its own (the forge clients are not thread-safe). Results are stored by this thread only, one
+    transaction per account, so the index sees one writer. On `stop` (or Ctrl-C) no new account is started; the
+    ones in flight finish and are stored whole.
+    """
     units = list(plan(config) if units is None else units)
     factories = default_adapters() if adapters is None else adapters
     recover_stale_runs(engine)
     with transaction(engine) as session:
         sync_configuration(session, forge_specs(config))
+        validators_by_host = {host: load_validators(session, host) for host in {u.forge.host for u in units}}
     run_id = start_run(engine, trigger)
     summary = RunSummary(run_id=run_id, status="running")
-    instances: dict[str, ForgeAdapter] = {}
-    validators_by_host: dict[str, dict] = {}
+    local = threading.local()
+    pending = list(units)
+    running: dict[Future[AccountCrawl], Unit] = {}
+    active: Counter[str] = Counter()
     interrupted = False
+
+    def crawl_in_thread(unit: Unit) -> AccountCrawl:
+        if not hasattr(local, "adapters"):
+            local.adapters = {}
+        return _crawl_unit(engine, unit, factories, local.adapters, validators_by_host[unit.forge.host])
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="crawl")
     try:
-        for unit in units:
-            if stop is not None and stop.is_set():
+        while pending or running:
+            if stop is not None and stop.is_set() and pending:
                 interrupted = True
-                break
-            crawl = _crawl_unit(engine, unit, factories, instances, validators_by_host)
-            stored = record_account_crawl(engine, run_id, crawl)
-            _tally(summary, unit, crawl, stored)
-            if on_unit_done:
-                on_unit_done(unit, crawl)
-    except KeyboardInterrupt:
-        interrupted = True
+                pending.clear()
+            for unit in list(pending):  # start what the limits allow, in plan order
+                if len(running) >= workers:
+                    break
+                if active[unit.forge.host] < per_host:
+                    pending.remove(unit)
+                    active[unit.forge.host] += 1
+                    running[pool.submit(crawl_in_thread, unit)] = unit
+            try:
+                done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                if stop is not None:
+                    stop.set()
+                interrupted = True
+                pending.clear()
+                continue
+            for future in done:
+                unit = running.pop(future)
+                active[unit.forge.host] -= 1
+                crawl = future.result()
+                stored = record_account_crawl(engine, run_id, crawl)
+                _tally(summary, unit, crawl, stored)
+                if on_unit_done:
+                    on_unit_done(unit, crawl)
     finally:
-        status = "interrupted" if interrupted else None
-        run = finish_run(engine, run_id, status)
+        pool.shutdown(wait=True, cancel_futures=True)
+        run = finish_run(engine, run_id, "interrupted" if interrupted else None)
         summary.status = run.status
     return summary
 
 
-def _crawl_unit(engine, unit, factories, instances, validators_by_host) -> AccountCrawl:  # type: ignore[no-untyped-def]
+def _crawl_unit(engine, unit, factories, adapters, validators) -> AccountCrawl:  # type: ignore[no-untyped-def]
     kind = unit.forge.kind
     if kind not in factories:
         return _unsupported(unit)
-    adapter = instances.get(kind)
+    adapter = adapters.get(kind)
     if adapter is None:
-        adapter = instances[kind] = factories[kind]()
+        adapter = adapters[kind] = factories[kind]()
     host = unit.forge.host
-    if host not in validators_by_host:
-        with transaction(engine) as session:
-            validators_by_host[host] = load_validators(session, host)
     target = Target(host=host, kind=kind, api_url=unit.forge.api_url,
                     login=unit.owner.login if unit.owner else None, token=token_for(unit.forge))
     started = utcnow()
     try:
-        crawl = adapter.crawl(target, _known(engine, host, unit.login, validators_by_host[host]))
+        crawl = adapter.crawl(target, _known(engine, host, unit.login, validators))
     except Exception as exc:  # an adapter bug must not end the run: record it against the account
         log.exception("adapter crashed on %s", unit.label)
         return AccountCrawl(forge_host=host, login=unit.login, status=OutcomeStatus.FAILED,
                             error=redact(f"internal error: {type(exc).__name__}: {exc}"),
                             started_at=started, finished_at=utcnow())
     if crawl.login != unit.login:  # whole-forge crawls report under the configured login (the host)
-        from dataclasses import replace
-
         crawl = replace(crawl, login=unit.login)
     return crawl
 

@@ -99,7 +99,39 @@ def test_stop_event_interrupts_between_units(tmp_path, engine):
     def after(unit, _crawl):
         stop.set()
 
-    summary = run_crawl(engine, config, adapters={"github": lambda: github}, stop=stop, on_unit_done=after)
+    summary = run_crawl(engine, config, adapters={"github": lambda: github}, stop=stop, on_unit_done=after,
+                        workers=1)
     assert summary.status == "interrupted" and github.seen == [("github.com", "etalab")]
     with transaction(engine) as session:
         assert [r.full_name for r in session.scalars(select(Repository))] == ["etalab/a"]  # first unit kept
+
+
+def test_concurrent_crawl_respects_per_host_limit_and_uses_one_adapter_per_thread(tmp_path, engine):
+    import time
+
+    config_path = tmp_path / "many.yml"
+    logins = [f"org{i}" for i in range(12)]
+    config_path.write_text("github.com:\n  forge: github\n  owners:\n" + "".join(f"    {x}:\n" for x in logins)
+                           + "git.example.org:\n  forge: gitlab\n")
+    config = load_config(config_path)
+    lock = threading.Lock()
+    live = {"github.com": 0, "git.example.org": 0}
+    peak = dict(live)
+    adapters_by_thread = {}
+
+    class Slow:
+        def crawl(self, target, known):
+            adapters_by_thread.setdefault((threading.get_ident(), target.kind), set()).add(id(self))
+            with lock:
+                live[target.host] += 1
+                peak[target.host] = max(peak[target.host], live[target.host])
+            time.sleep(0.05)
+            with lock:
+                live[target.host] -= 1
+            login = target.login or target.host
+            return crawl(login, [repo(hash(login) % 10_000, "r", owner=login)], host=target.host)
+
+    summary = run_crawl(engine, config, adapters={"github": Slow, "gitlab": Slow}, workers=4, per_host=2)
+    assert summary.accounts_ok == 13 and summary.repos_new == 13
+    assert peak == {"github.com": 2, "git.example.org": 1}
+    assert all(len(ids) == 1 for ids in adapters_by_thread.values())  # one adapter per kind per thread
