@@ -184,8 +184,13 @@ def test_rate_limit_exhausted_is_rate_limited():
     world = world_with({"g": 3})
     clock = FakeClock(NOW)
     with running(world, gitlab_limit_per_min=2, gitlab_clock=lambda: NOW.timestamp()) as forge:
-        crawl = adapter(clock, rate_limit_retries=2).crawl(target(forge, "g"), KnownState())
+        crawl = adapter(clock, rate_limit_retries=2, detail_workers=1).crawl(target(forge, "g"), KnownState())
     assert crawl.status is OutcomeStatus.RATE_LIMITED and len(clock.sleeps) == 2
+    pooled_clock = FakeClock(NOW)
+    with running(world_with({"g": 3}), gitlab_limit_per_min=2, gitlab_clock=lambda: NOW.timestamp()) as forge:
+        pooled = adapter(pooled_clock, rate_limit_retries=2, detail_workers=3).crawl(target(forge, "g"), KnownState())
+    # with a pool each worker in flight waits out its own 429s and gives up after as many retries
+    assert pooled.status is OutcomeStatus.RATE_LIMITED and 2 <= len(pooled_clock.sleeps) <= 3 * 2
 
 
 def test_unreachable():
@@ -216,3 +221,44 @@ def test_project_in_group_namespace_outside_is_dropped_even_if_server_lists_it()
     with running(world) as forge:
         crawl = adapter().crawl(target(forge, "g"), KnownState())
     assert {r.full_name for r in crawl.repositories} == {"g/p00000", "g/p00001"}
+
+
+def _varied_world():
+    """30 projects: some with files, publiccode, releases, several commits; two empty ones."""
+    world = world_with({"g": 24, "g/sub": 6})
+    for i, repo in enumerate(world.host(HOST).repos.values()):
+        if i % 3 == 0:
+            repo.files = {"README.md": "x", "LICENSE": "MIT", "publiccode.yml": "publiccodeYmlVersion: '0.4'\n"}
+            repo.license_key = "mit"
+        if i % 4 == 0:
+            repo.releases = [SimRelease(f"v{k}", NOW - dt.timedelta(days=k)) for k in range(1, i % 5 + 2)]
+            repo.language = "Python"
+        if i % 5 == 0:
+            repo.commits = [SimCommit(f"{k:040d}", NOW - dt.timedelta(days=k * 50), "Al", f"al{k % 2}@example.org")
+                            for k in range(1, 10)]
+        if i in (7, 19):
+            repo.commits, repo.pushed_at, repo.default_branch, repo.files = [], None, None, {}
+    return world
+
+
+def test_pooled_details_equal_sequential_and_overlap():
+    """The detail pool changes neither the records, their order, nor the request count; it does overlap waits."""
+    import time
+
+    world = _varied_world()
+    with running(world) as forge:
+        sequential = adapter(FakeClock(NOW), detail_workers=1).crawl(target(forge, "g", token="t"), KnownState())
+        stats = forge.stats()[HOST]
+    with running(world) as forge:
+        forge.latency_ms = 20
+        began = time.monotonic()
+        pooled = adapter(FakeClock(NOW), detail_workers=8).crawl(target(forge, "g", token="t"), KnownState())
+        elapsed = time.monotonic() - began
+        pooled_stats = forge.stats()[HOST]
+    assert pooled.status is OutcomeStatus.OK and pooled.complete and len(pooled.repositories) == 30
+    assert pooled.repositories == sequential.repositories  # same records, same (listing) order
+    assert pooled.cost == sequential.cost and pooled.cost.requests == pooled_stats["requests"] == stats["requests"]
+    # the two empty projects cost nothing past the listing (it says empty_repo), the 10 publiccode files one each
+    assert stats["requests"] == 1 + 1 + 28 * 5 + 10
+    sequential_floor = stats["requests"] * 0.020
+    assert elapsed < sequential_floor / 2, f"{elapsed:.2f} s: the details did not overlap"
