@@ -8,8 +8,12 @@ APIs (docs: forge-api-notes §1; https://docs.github.com/graphql, https://docs.g
   free and means every repository on the page is unchanged (ids kept in the validator's memo → `unchanged_ids`);
   on a changed page, only repositories that are new, were pushed, or whose signals are over 24 h old get a
   batched GraphQL detail query (aliases, ≤100 per request).
-- Without a token (GraphQL needs one): PyGithub over REST, 60 requests/h: listing with conditional requests,
-  signals from the root listing only for repositories that changed.
+- Without a token (GraphQL needs one): REST only, 60 requests/h: listing with conditional requests, signals from
+  the root listing only for repositories that changed. A WARNING says so once per forge (records have no note).
+- Tokens: `Target.token` may hold a comma-separated pool ("t1,t2"): when one token's budget is spent (REST
+  remaining at the reserve, or GraphQL RATE_LIMITED inside a 200) the next one is used before anything waits
+  (`crawler.forges.http.TokenPool`). The reserve (points never spent, default 50, capped at a tenth of the limit)
+  comes from `reserve=` or the environment variable CODEINDEX_RATE_RESERVE.
 Status mapping: 404 → NOT_FOUND; renamed account (REST 301) → followed, the new login recorded; connection
 errors → UNREACHABLE; 401 → AUTH; exhausted budget → RATE_LIMITED; anything else → FAILED (token scrubbed).
 """
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +31,19 @@ import httpx
 
 from crawler.forges import github_map as m
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
-from crawler.forges.http import ForeignURL, ForgeHttp, HttpStatusError, SystemClock, TransientError
+from crawler.forges.http import (
+    DEFAULT_RESERVE,
+    ForeignURL,
+    ForgeHttp,
+    HttpStatusError,
+    SystemClock,
+    TokenPool,
+    TransientError,
+)
+from crawler.secrets import redact
 from index.records import AccountCrawl, AccountRecord, HttpValidator, OutcomeStatus, RepositoryRecord
+
+log = logging.getLogger(__name__)
 
 SIGNALS_MAX_AGE = dt.timedelta(hours=24)
 PAGE_SIZE = 100
@@ -58,24 +75,29 @@ class GitHubAdapter:
     """Crawls GitHub (github.com or GHES: `api_url` ending in /api/v3). Not thread-safe: one per worker."""
 
     def __init__(self, clock: Clock | None = None, *, http_factory: Callable[[Target], ForgeHttp] | None = None,
-                 github_factory: Callable[[Target], Any] | None = None, page_size: int = PAGE_SIZE,
-                 timeout: int = 20, max_wait: float = 120.0):
+                 page_size: int = PAGE_SIZE, timeout: float = 20, max_wait: float = 120.0, max_retries: int = 6,
+                 backoff: float = 0.5, reserve: int | None = None):
         self.clock: Clock = clock or SystemClock()
         self.page_size = max(1, min(100, page_size))
         self.timeout = timeout
         self.max_wait = max_wait
+        self.max_retries = max_retries
+        self.backoff = backoff
+        env = os.environ.get("CODEINDEX_RATE_RESERVE", "")
+        self.reserve = reserve if reserve is not None else int(env) if env.strip().isdigit() else DEFAULT_RESERVE
         self._http_factory = http_factory or self._default_http
-        self._github_factory = github_factory or self._default_github
+        self._warned_anonymous: set[str] = set()
 
     def _default_http(self, target: Target) -> ForgeHttp:
-        return ForgeHttp(target.api_url, target.token, clock=self.clock, timeout=self.timeout, max_wait=self.max_wait)
+        return ForgeHttp(target.api_url, TokenPool.parse(target.token, self.reserve), clock=self.clock,
+                         timeout=self.timeout, max_wait=self.max_wait, max_retries=self.max_retries,
+                         backoff=self.backoff)
 
-    def _default_github(self, target: Target) -> Any:
-        from github import Auth, Github, GithubRetry
-
-        auth = Auth.Token(target.token) if target.token else None
-        return Github(base_url=target.api_url, auth=auth, per_page=100, timeout=self.timeout,
-                      seconds_between_requests=0, retry=GithubRetry(total=3, max_rate_limit_wait=int(self.max_wait)))
+    def _warn_anonymous(self, host: str) -> None:
+        if host not in self._warned_anonymous:
+            self._warned_anonymous.add(host)
+            log.warning("no token for %s: anonymous REST only, 60 requests/hour; private and internal repositories "
+                        "unseen, commit and release signals left unknown (docs/operations.md)", host)
 
     # ------------------------------------------------------------------------------------------------------------
     def crawl(self, target: Target, known: KnownState) -> AccountCrawl:
@@ -88,7 +110,7 @@ class GitHubAdapter:
             status, error = stop.status, str(stop)
         except RateLimitExhausted as exc:
             status, error = OutcomeStatus.RATE_LIMITED, str(exc)
-        except ForeignURL as exc:
+        except (ForeignURL, HttpStatusError) as exc:
             status, error = OutcomeStatus.FAILED, str(exc)
         except TransientError as exc:
             status, error = OutcomeStatus.UNREACHABLE if "Connect" in str(exc) else OutcomeStatus.FAILED, str(exc)
@@ -99,7 +121,7 @@ class GitHubAdapter:
         finally:
             state.http.close()
         if error:
-            error = state.http.scrub(error)[:500]
+            error = redact(state.http.scrub(error))[:500]
         return AccountCrawl(
             forge_host=target.host, login=target.login or "", status=status, account=state.account,
             repositories=tuple(state.records.values()), unchanged_ids=tuple(sorted(state.unchanged)),
@@ -125,11 +147,13 @@ class _Crawl:
         self.unchanged: set[int] = set()
         self.validators: dict[str, HttpValidator] = {}
         self.complete = False
+        self.graphql_need = 1  # points the next GraphQL query is expected to cost: the last one's
 
     def run(self) -> None:
         if not self.login:
             raise _Stop(OutcomeStatus.UNSUPPORTED, "GitHub is crawled account by account: a login is required")
-        if self.target.token is None:
+        if not self.http.authenticated:
+            self.adapter._warn_anonymous(self.target.host)
             _AnonymousCrawl(self).run()
         elif self.known.repos and self._kind_memo():
             self._rest_listing()
@@ -138,14 +162,23 @@ class _Crawl:
 
     # cold: GraphQL ------------------------------------------------------------------------------------------------
     def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        response = self.http.request("POST", self._graphql_url(), json_body={"query": query, "variables": variables})
-        self._check(response)
-        body = response.json()
+        """One GraphQL query. RATE_LIMITED inside a 200 marks the token spent and asks again: the budget check
+        then takes the pool's next token, or waits for the reset, or raises RateLimitExhausted."""
+        for _ in range(len(self.http.pool) + 3):
+            response = self.http.request("POST", self._graphql_url(), need=self.graphql_need,
+                                         json_body={"query": query, "variables": variables})
+            self._check(response)
+            body = response.json()
+            errors = body.get("errors") or []
+            if not any(e.get("type") in ("RATE_LIMITED", "RATE_LIMIT") for e in errors):
+                break
+            self.http.exhausted("graphql")
+        else:
+            raise RateLimitExhausted(f"GraphQL rate limit of {self.target.host} exhausted", self.http.reset_at)
         cost = m._dig(body, "data", "rateLimit", "cost")
-        errors = body.get("errors") or []
-        if any(e.get("type") in ("RATE_LIMITED", "RATE_LIMIT") for e in errors):
-            raise RateLimitExhausted("GraphQL rate limit exhausted", self.http.reset_at)
         self.http.cost.graphql_points += int(cost) if isinstance(cost, int) else 1
+        if isinstance(cost, int):
+            self.graphql_need = max(1, cost)
         fatal = [e for e in errors if e.get("type") not in ("NOT_FOUND",)]
         if fatal and not body.get("data"):
             raise _Stop(OutcomeStatus.FAILED, "GraphQL error: " + "; ".join(str(e.get("message")) for e in fatal)[:300])
@@ -294,7 +327,8 @@ class _Crawl:
             raise RateLimitExhausted(message, self.http.reset_at)
         if status == 403:
             raise _Stop(OutcomeStatus.AUTH, f"{self.target.host}: forbidden ({message})")
-        raise HttpStatusError(status, f"HTTP {status}: {message}")
+        attempts = f" after {self.http.max_retries + 1} attempts" if status >= 500 else ""
+        raise HttpStatusError(status, f"HTTP {status} from {response.request.url.path}{attempts}: {message}"[:300])
 
 
 def _account_to_memo(account: AccountRecord) -> dict[str, Any]:

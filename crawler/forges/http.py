@@ -2,9 +2,13 @@
 
 - Retries transient failures (5xx, timeouts, connection resets, truncated or non-JSON bodies) with exponential
   backoff and jitter, at most `max_retries` times.
-- Rate limits: GitHub `x-ratelimit-*` (primary: 403/429 with remaining 0 → wait until reset), GitLab
-  `RateLimit-*`, and `Retry-After` (secondary limits, 429) are honoured when the wait is ≤ `max_wait`; a longer
-  wait raises `RateLimitExhausted` so the runner can move on (docs: forge-api-notes §1.4, §2.6).
+- Rate limits: every answer's `x-ratelimit-*` (GitHub, per `x-ratelimit-resource`) or `RateLimit-*` (GitLab) is
+  remembered per token and resource. Before sending, the budget is checked: a token whose remaining points are at
+  or below the reserve (`reserve`, capped at a tenth of the limit) is not used; the next token of the pool is;
+  when every token is spent, wait for the earliest reset if that is ≤ `max_wait`, else raise
+  `RateLimitExhausted` so the runner records the account RATE_LIMITED and moves on. Nothing is sent on a budget
+  known to be 0. `Retry-After` (secondary limits, 429) is honoured the same way (docs: forge-api-notes §1.4, §2.6).
+- A token pool: `token` may hold several comma-separated tokens (GITHUB_TOKEN="t1,t2"); see `TokenPool`.
 - The token is sent only to the forge's own API scheme/host/port; a redirect or Link URL to anywhere else is
   refused (`ForeignURL`) rather than followed, so a hostile forge cannot harvest it.
 - Every attempt is counted into a `CrawlCost` (304s separately; GitHub's authenticated 304s are free).
@@ -16,8 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -27,8 +33,11 @@ import httpx
 from crawler.forges.base import Clock, ForgeError, RateLimitExhausted
 from index.records import CrawlCost
 
+log = logging.getLogger(__name__)
+
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 SECONDARY_HINTS = ("secondary rate limit", "abuse detection", "retry your request again later")
+DEFAULT_RESERVE = 50
 
 
 class SystemClock:
@@ -65,6 +74,78 @@ class CostCounter:
         return CrawlCost(self.requests, self.not_modified, self.rest_points, self.graphql_points)
 
 
+@dataclass
+class Budget:
+    """A token's budget for one resource, as the forge last reported it."""
+
+    remaining: int | None = None
+    limit: int | None = None
+    reset_at: dt.datetime | None = None
+
+
+class TokenPool:
+    """The tokens of one forge (none: anonymous), used in order: the next one is taken when the current one's
+    budget for a resource is spent, before anything waits. Budgets are per (token, resource): GitHub counts REST
+    (`core`) and GraphQL points separately."""
+
+    def __init__(self, tokens: Sequence[str | None] = (), reserve: int = DEFAULT_RESERVE):
+        cleaned = [t.strip() for t in tokens if t and t.strip()]
+        self.tokens: list[str | None] = list(dict.fromkeys(cleaned)) or [None]
+        self.reserve = max(0, reserve)
+        self.index = 0
+        self.budgets: dict[tuple[int, str], Budget] = {}
+
+    @classmethod
+    def parse(cls, value: str | None, reserve: int = DEFAULT_RESERVE) -> TokenPool:
+        """`"t1, t2,t3"` → a pool of three; None or "" → anonymous."""
+        return cls((value or "").split(","), reserve)
+
+    @property
+    def current(self) -> str | None:
+        return self.tokens[self.index]
+
+    def __len__(self) -> int:
+        return 0 if self.tokens == [None] else len(self.tokens)
+
+    def budget(self, index: int, resource: str) -> Budget:
+        return self.budgets.setdefault((index, resource), Budget())
+
+    def spendable(self, index: int, resource: str, now: dt.datetime, need: int = 1) -> bool:
+        """False only when the forge said this token has no more than the reserve left and the reset is ahead."""
+        b = self.budgets.get((index, resource))
+        if b is None or b.remaining is None or b.reset_at is None or b.reset_at <= now:
+            return True
+        reserve = self.reserve if b.limit is None else min(self.reserve, b.limit // 10)
+        return b.remaining - need >= reserve
+
+    def choose(self, resource: str, now: dt.datetime, need: int = 1) -> bool:
+        """Keep the current token if it can pay `need`, else move to the first one that can; False if none."""
+        order = [self.index] + [i for i in range(len(self.tokens)) if i != self.index]
+        for i in order:
+            if self.spendable(i, resource, now, need):
+                if i != self.index:
+                    log.info("token %d/%d spent for %s: switching to token %d", self.index + 1, len(self.tokens),
+                             resource, i + 1)
+                    self.index = i
+                return True
+        return False
+
+    def next_reset(self, resource: str) -> dt.datetime | None:
+        resets = [b.reset_at for (_, r), b in self.budgets.items() if r == resource and b.reset_at is not None]
+        return min(resets) if resets else None
+
+    def exhaust(self, index: int, resource: str, reset_at: dt.datetime | None) -> None:
+        """The forge refused this token for lack of budget (e.g. GraphQL RATE_LIMITED inside a 200)."""
+        b = self.budget(index, resource)
+        b.remaining = 0
+        if reset_at is not None:
+            b.reset_at = reset_at
+
+
+def _resource(url: str) -> str:
+    return "graphql" if urlsplit(url).path.rstrip("/").endswith("/graphql") else "core"
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
@@ -72,12 +153,12 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 class ForgeHttp:
-    """An httpx client bound to one forge API root and (optionally) one token."""
+    """An httpx client bound to one forge API root and a pool of tokens (possibly empty: anonymous)."""
 
     def __init__(
         self,
         api_url: str,
-        token: str | None = None,
+        token: str | TokenPool | None = None,
         *,
         auth_scheme: str = "token",  # "token" / "Bearer" (Authorization) or "private-token" (GitLab header)
         clock: Clock | None = None,
@@ -89,10 +170,11 @@ class ForgeHttp:
         transport: httpx.BaseTransport | None = None,
         user_agent: str = "codeindex-crawler",
         max_redirects: int = 5,
+        reserve: int = DEFAULT_RESERVE,
     ):
         self.api_url = api_url.rstrip("/")
         self.origin = _origin(self.api_url)
-        self._token = token
+        self.pool = token if isinstance(token, TokenPool) else TokenPool.parse(token, reserve)
         self.auth_scheme = auth_scheme
         self.clock: Clock = clock or SystemClock()
         self.max_retries = max_retries
@@ -101,8 +183,10 @@ class ForgeHttp:
         self.max_redirects = max_redirects
         self.rng = rng or random.Random()
         self.cost = CostCounter()
-        self.remaining: int | None = None
+        self.remaining: int | None = None  # as last reported, whatever the token or resource
         self.reset_at: dt.datetime | None = None
+        self.last_token = 0  # the pool index the last request was sent with
+        self.waited = 0.0  # seconds spent waiting for budgets and backoffs (through the clock)
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
                                     headers={"User-Agent": user_agent})
 
@@ -117,7 +201,7 @@ class ForgeHttp:
 
     @property
     def authenticated(self) -> bool:
-        return self._token is not None
+        return self.pool.current is not None
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -128,27 +212,38 @@ class ForgeHttp:
         return _origin(url) == self.origin
 
     def _auth_headers(self, url: str) -> dict[str, str]:
-        if self._token is None or not self.same_origin(url):
+        token = self.pool.current
+        if token is None or not self.same_origin(url):
             return {}
         if self.auth_scheme == "private-token":
-            return {"PRIVATE-TOKEN": self._token}
-        return {"Authorization": f"{self.auth_scheme} {self._token}"}
+            return {"PRIVATE-TOKEN": token}
+        return {"Authorization": f"{self.auth_scheme} {token}"}
 
     def scrub(self, text: str) -> str:
-        """Remove the token from a message that may reach logs or the status page."""
-        return text.replace(self._token, "***") if self._token else text
+        """Remove every token of the pool from a message that may reach logs or the status page."""
+        for token in sorted((t for t in self.pool.tokens if t), key=len, reverse=True):
+            text = text.replace(token, "***")
+        return text
 
     # ------------------------------------------------------------------------------------------------------------
     def request(self, method: str, path_or_url: str, *, params: dict[str, Any] | None = None,
-                json_body: Any = None, headers: dict[str, str] | None = None, expect_json: bool = True) -> httpx.Response:
-        """Send with retries; follows same-origin redirects; returns the final response (any non-retried status)."""
+                json_body: Any = None, headers: dict[str, str] | None = None, expect_json: bool = True,
+                need: int = 1) -> httpx.Response:
+        """Send with retries; follows same-origin redirects; returns the final response (any non-retried status).
+
+        `need` is what the request is expected to cost (GraphQL: the previous query's points): a token that
+        cannot pay it above the reserve is not used."""
         url = self.url(path_or_url)
         if not self.same_origin(url):
             raise ForeignURL(f"refusing to request {urlsplit(url).netloc}: not the forge's API host")
+        resource = _resource(url)
         redirects = 0
         attempt = 0
+        limited = 0
         while True:
+            self._await_budget(resource, need)
             sent_headers = {**(headers or {}), **self._auth_headers(url)}
+            self.last_token = self.pool.index
             try:
                 response = self._client.request(method, url, params=params, json=json_body, headers=sent_headers)
                 if expect_json and response.status_code == 200 and response.content:
@@ -160,7 +255,7 @@ class ForgeHttp:
                     raise TransientError(self.scrub(f"{type(exc).__name__} after {attempt} attempts: {exc}")) from None
                 self._sleep_backoff(attempt)
                 continue
-            self._account(response)
+            self._account(response, resource)
             status = response.status_code
             if status in (301, 302, 303, 307, 308) and "location" in response.headers:
                 target = urljoin(url, response.headers["location"])
@@ -173,12 +268,18 @@ class ForgeHttp:
                 if status == 303:
                     method, json_body = "GET", None
                 continue
-            wait = self._rate_limit_wait(response)
+            wait = self._rate_limit_wait(response, resource)
             if wait is not None:
-                attempt += 1
-                if wait > self.max_wait or attempt > self.max_retries + 2:
-                    raise RateLimitExhausted(f"rate limit exhausted on {self.origin[1]}", self.reset_at)
-                self.clock.sleep(wait)
+                limited += 1
+                if limited > self.max_retries + 2:
+                    raise RateLimitExhausted(
+                        f"rate limited on {self.origin[1]} (HTTP {status}) {limited} times in a row", self.reset_at)
+                if wait > self.max_wait:
+                    raise RateLimitExhausted(
+                        f"rate limited on {self.origin[1]} (HTTP {status}): asked to wait {wait:.0f} s, "
+                        f"more than the {self.max_wait:.0f} s allowed", self.reset_at)
+                if wait > 0:
+                    self._sleep(wait)
                 continue
             if status in RETRY_STATUSES:
                 attempt += 1
@@ -199,33 +300,66 @@ class ForgeHttp:
             raise ForeignURL(f"refusing Link to {urlsplit(url).netloc}: not the forge's API host")
         return url
 
+    def exhausted(self, resource: str, reset_at: dt.datetime | None = None) -> None:
+        """Record that the last request's token has no budget left for `resource` (GraphQL RATE_LIMITED)."""
+        budget = self.pool.budget(self.last_token, resource)
+        self.pool.exhaust(self.last_token, resource, reset_at or budget.reset_at or self.reset_at)
+
     # ------------------------------------------------------------------------------------------------------------
+    def _await_budget(self, resource: str, need: int) -> None:
+        """Never send on a spent budget: switch token, or wait for the reset, or give up (RateLimitExhausted)."""
+        for _ in range(3):
+            now = self.clock.now()
+            if self.pool.choose(resource, now, need):
+                return
+            reset = self.pool.next_reset(resource)
+            wait = (reset - now).total_seconds() + 1 if reset is not None else None
+            who = f"all {len(self.pool)} tokens" if len(self.pool) > 1 else (
+                "the token" if len(self.pool) else "anonymous access")
+            if wait is None or wait > self.max_wait:
+                when = f"; resets at {reset:%Y-%m-%d %H:%M:%S} UTC" if reset else ""
+                raise RateLimitExhausted(
+                    f"{resource} rate limit of {self.origin[1]} spent on {who} (reserve kept: "
+                    f"{self.pool.reserve}){when}; waiting is over the {self.max_wait:.0f} s allowed", reset)
+            log.warning("%s rate limit of %s spent on %s: waiting %.0f s for the reset", resource, self.origin[1],
+                        who, wait)
+            self._sleep(max(0.0, wait))
+        raise RateLimitExhausted(f"{resource} rate limit of {self.origin[1]} still spent after waiting", None)
+
+    def _sleep(self, seconds: float) -> None:
+        self.waited += seconds
+        self.clock.sleep(seconds)
+
     def _sleep_backoff(self, attempt: int) -> None:
         delay = self.backoff * (2 ** (attempt - 1))
-        self.clock.sleep(delay + self.rng.uniform(0, delay / 2))
+        self._sleep(delay + self.rng.uniform(0, delay / 2))
 
-    def _account(self, response: httpx.Response) -> None:
+    def _account(self, response: httpx.Response, resource: str) -> None:
         """Count one attempt; GraphQL points are added by the caller from the answer's rateLimit.cost."""
         self.cost.requests += 1
-        resource = response.headers.get("x-ratelimit-resource")
+        answered = response.headers.get("x-ratelimit-resource")
         if response.status_code == 304:
             self.cost.not_modified += 1
-            if not self.authenticated and resource != "graphql":  # GitHub: only authenticated 304s are free
+            if not self.authenticated and answered != "graphql":  # GitHub: only authenticated 304s are free
                 self.cost.rest_points += 1
-        elif resource != "graphql":
+        elif answered != "graphql" and resource != "graphql":
             self.cost.rest_points += 1
-        self._read_limits(response.headers)
+        self._read_limits(response.headers, answered or resource)
 
-    def _read_limits(self, h: httpx.Headers) -> None:
+    def _read_limits(self, h: httpx.Headers, resource: str) -> None:
         remaining = h.get("x-ratelimit-remaining") or h.get("ratelimit-remaining")
         reset = h.get("x-ratelimit-reset") or h.get("ratelimit-reset")
+        limit = h.get("x-ratelimit-limit") or h.get("ratelimit-limit")
+        budget = self.pool.budget(self.last_token, resource)
         if remaining is not None and remaining.strip().isdigit():
-            self.remaining = int(remaining)
+            self.remaining = budget.remaining = int(remaining)
+        if limit is not None and limit.strip().isdigit():
+            budget.limit = int(limit)
         if reset is not None and reset.strip().isdigit():
             value = int(reset)
             # GitHub and GitLab send epoch seconds; a small number is a delta (IETF RateLimit drafts)
-            self.reset_at = (dt.datetime.fromtimestamp(value, dt.UTC) if value > 1_000_000_000
-                             else self.clock.now() + dt.timedelta(seconds=value))
+            self.reset_at = budget.reset_at = (dt.datetime.fromtimestamp(value, dt.UTC) if value > 1_000_000_000
+                                               else self.clock.now() + dt.timedelta(seconds=value))
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         value = response.headers.get("retry-after")
@@ -240,19 +374,25 @@ class ForgeHttp:
             return None
         return max(0.0, (when - self.clock.now()).total_seconds())
 
-    def _rate_limit_wait(self, response: httpx.Response) -> float | None:
-        """Seconds to wait before retrying, or None when the response is not a rate-limit answer."""
+    def _rate_limit_wait(self, response: httpx.Response, resource: str) -> float | None:
+        """Seconds to wait before retrying, or None when the response is not a rate-limit answer.
+
+        A primary limit (remaining 0) waits nothing here: the budget check before the next attempt switches
+        token or waits for the reset."""
         status = response.status_code
         if status not in (403, 429):
             return None
         retry_after = self._retry_after(response)
         if retry_after is not None:
             return retry_after
-        if self.remaining == 0 and self.reset_at is not None:
-            return max(0.0, (self.reset_at - self.clock.now()).total_seconds()) + 1
+        budget = self.pool.budget(self.last_token, response.headers.get("x-ratelimit-resource") or resource)
+        if budget.remaining == 0:
+            if budget.reset_at is None:  # spent, and no word on when it comes back: assume the usual hour
+                budget.reset_at = self.clock.now() + dt.timedelta(hours=1)
+            return 0.0
         text = response.text[:500].lower()
         if "rate limit" in text and any(hint in text for hint in SECONDARY_HINTS):
-            return 60.0
+            return 60.0  # GitHub: secondary limit without Retry-After → wait at least a minute
         if status == 429:
             return 60.0
         return None
