@@ -34,6 +34,8 @@ def _load_config(path: Path) -> tuple[Any, str | None]:
     from crawler.config import ConfigError, load_config
 
     try:
+        if not Path(path).is_file():
+            raise FileNotFoundError(path)
         return load_config(path), None
     except FileNotFoundError:
         return None, f"configuration {path} not found: accounts absent from the index cannot be explained"

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from index.atomic import AtomicFileSet
-from index.export_format import json_pretty
+from index.export_format import json_document
 from index.status import LABELS, Reason, StatusData, document, ministries
 
 STYLE = """
@@ -196,15 +196,15 @@ def ministry_summary(ministry: dict[str, Any]) -> dict[str, Any]:
 def build_files(data: StatusData) -> dict[str, bytes]:
     """Every file of status/, relative path -> bytes. Pure: no I/O."""
     overview = document(data, data.accounts, detail=False)
-    files = {"index.json": json_pretty(overview), "index.html": render_index(overview).encode("utf-8")}
+    files = {"index.json": json_document(overview), "index.html": render_index(overview).encode("utf-8")}
     for entry in data.accounts:
         doc = document(data, [entry], scope="account", value=entry["url"])
-        files[entry["status_file"]] = json_pretty(doc)
+        files[entry["status_file"]] = json_document(doc)
     for ministry in ministries(data.accounts):
         members = [a for a in data.accounts if a["ministry"] == ministry["name"]]
         doc = document(data, members, scope="ministry", value=ministry["name"])
         doc["ministries"] = [ministry]  # the slug chosen among all ministries
-        files[ministry["file"]] = json_pretty(doc)
+        files[ministry["file"]] = json_document(doc)
         files[ministry["page"]] = render_ministry(doc, ministry).encode("utf-8")
     return files
 
