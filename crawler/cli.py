@@ -261,13 +261,11 @@ def schedule_command(ctx: Context, out_dir: Path, list_only: bool) -> None:
 
 def _register() -> None:
     from crawler.cli_config import config_group
+    from crawler.cli_export import export_command
+    from crawler.status_cli import check_command, status_command
 
-    main.add_command(config_group)
-    try:
-        from crawler.cli_export import export_command
-    except ImportError:  # pragma: no cover - being written
-        return
-    main.add_command(export_command)
+    for command in (config_group, export_command, status_command, check_command):
+        main.add_command(command)
 
 
 _register()

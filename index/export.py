@@ -282,12 +282,14 @@ def build_files(
 
 def export_index(
     engine: Engine, out_dir: Path, *, now: dt.datetime | None = None, gzip: bool = True,
-    ministry_ids: Mapping[str, str] | None = None,
+    ministry_ids: Mapping[str, str] | None = None, status: bool = True,
 ) -> ExportReport:
     """Write the export into `out_dir`: every file built first, then all put in place atomically.
 
     `now` (UTC-aware) is the export's date: it is `generated_at`, and the day `ignored_since` is compared with.
     `ministry_ids` maps a ministry's name to its pso_id (config/ministries.yml, inverted) for ministries.json.
+    With `status`, the referencing status report (status/: JSON and static HTML, see index.status) is written in
+    the same atomic set, so the report always describes the exported files beside it.
     """
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
@@ -306,6 +308,17 @@ def export_index(
             data, rows = files[name]
             files[f"{name}.gz"] = (gzip_bytes(data), rows)
     out_dir = Path(out_dir)
+    stale: set[Path] = set()
+    if status:
+        from index.status import load_status
+        from index.status_html import build_files as build_status_files
+
+        status_root = out_dir / "status"
+        for name, data in build_status_files(load_status(engine, now=now)).items():
+            files[f"status/{name}"] = (data, None)
+        if status_root.is_dir():  # pages of accounts or ministries no longer reported
+            stale = {p for p in status_root.rglob("*") if p.is_file() and p.suffix in (".json", ".html")}
+            stale -= {out_dir / name for name in files}
     written = []
     with AtomicFileSet() as file_set:
         if not gzip:  # a .gz left by an earlier export would no longer match its JSON
@@ -315,6 +328,8 @@ def export_index(
             data, rows = files[name]
             file_set.write_bytes(out_dir / name, data)
             written.append(ExportedFile(name, len(data), rows))
+        for path in sorted(stale):
+            file_set.remove(path)
     return ExportReport(
         out_dir=out_dir, generated_at=generated_at, repositories=len(model.repositories),
         accounts=len(model.accounts), seconds=round(time.perf_counter() - started, 3), files=written,

@@ -273,6 +273,9 @@ def account_entry(
         flags = [name for name in FLAGS if getattr(repo, name)]
         state, error = publiccode_state(repo.has_publiccode, repo.publiccode)
         described = bool(repo.description and repo.description.strip())
+        if why in ("private", "internal"):  # counted, never named: the report is public
+            excluded[why] += 1
+            continue
         rows.append({
             "full_name": repo.full_name, "html_url": repo.html_url, "exported": why is None, "excluded": why,
             "flags": flags, "licence": repo.license_spdx, "publiccode": state, "publiccode_error": error,

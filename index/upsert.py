@@ -225,7 +225,8 @@ def _record(session: Session, run_id: int, crawl: AccountCrawl, now: dt.datetime
         complete=crawl.complete, started_at=crawl.started_at, finished_at=crawl.finished_at or now,
         repos_seen=len(seen_ids), repos_new=len(new), repos_updated=len(updated), repos_gone=len(gone),
         repos_renamed=len(renamed),
-        changes={"new": sorted(new)[:200], "gone": sorted(gone)[:200], "renamed": sorted(renamed)[:200]},
+        changes={"new": sorted(filter(None, new))[:200], "gone": sorted(filter(None, gone))[:200],
+                 "renamed": sorted(filter(None, renamed))[:200]},
         requests=crawl.cost.requests, not_modified=crawl.cost.not_modified, rest_points=crawl.cost.rest_points,
         graphql_points=crawl.cost.graphql_points,
     )
@@ -296,14 +297,16 @@ def _upsert_repositories(
             values = _repo_values(record)
             old = existing.get(record.forge_id)
             previous = list(old.previous_full_names or []) if old else []
+            # names of non-public repositories never reach the change lists, which the status report publishes
+            public = record.visibility.value == "public"
             if old is not None and old.full_name != record.full_name:
                 if old.full_name not in previous:
                     previous.append(old.full_name)
-                renamed.append(f"{old.full_name} -> {record.full_name}")
+                renamed.append(f"{old.full_name} -> {record.full_name}" if public else "")
             if old is None:
-                new.append(record.full_name)
+                new.append(record.full_name if public else "")
             elif any(getattr(old, name) != values[name] for name in _TRACKED) or old.gone_at is not None:
-                updated.append(record.full_name)
+                updated.append(record.full_name if public else "")
             merged = dict(values)
             if record.signals is not None:
                 merged.update(_signal_values(record.signals))
@@ -368,11 +371,12 @@ def _record_metrics(session: Session, forge_id: int, forge_ids: set[int], day: d
 def _mark_gone(session: Session, account_id: int, seen: set[int], now: dt.datetime) -> list[str]:
     """After a complete, successful listing: what the account held and the listing no longer returned is gone."""
     candidates = session.execute(
-        select(Repository.id, Repository.forge_repo_id, Repository.full_name).where(
+        select(Repository.id, Repository.forge_repo_id, Repository.full_name, Repository.visibility).where(
             Repository.account_id == account_id, Repository.gone_at.is_(None)
         )
     ).all()
-    gone = [(row.id, row.full_name) for row in candidates if row.forge_repo_id not in seen]
+    gone = [(row.id, row.full_name if row.visibility == "public" else "") for row in candidates
+            if row.forge_repo_id not in seen]
     for batch in _chunks([g[0] for g in gone]):
         session.execute(update(Repository).where(Repository.id.in_(batch)).values(gone_at=now))
     return [g[1] for g in gone]
