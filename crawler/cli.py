@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from crawler.config import Config
+    from crawler.runner import RunSummary, Unit
 
 DEFAULT_CONFIG = Path("config/organisations.yml")
 DEFAULT_DB = "sqlite:///codeindex.sqlite"
@@ -69,13 +76,13 @@ def main(ctx: click.Context, db_url: str, config_path: Path, log_format: str, ve
     ctx.obj = Context(db_url, config_path, log_format, verbose)
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear line on stderr and exit with `code` (2: the user must fix something)."""
     click.echo(f"codeindex: error: {message}", err=True)
     sys.exit(code)
 
 
-def load_config_or_exit(path: Path):  # type: ignore[no-untyped-def]
+def load_config_or_exit(path: Path) -> Config:
     """Load and validate the configuration; on any problem print them all and exit 2 before touching anything."""
     from crawler.config import ConfigError, load_config
 
@@ -89,7 +96,7 @@ def load_config_or_exit(path: Path):  # type: ignore[no-untyped-def]
         fail(f"configuration file {path} not found (use --config FILE or CODEINDEX_CONFIG)")
 
 
-def open_index_or_exit(db_url: str):  # type: ignore[no-untyped-def]
+def open_index_or_exit(db_url: str) -> Engine:
     from index.db import IndexDatabaseError, open_index
 
     try:
@@ -139,17 +146,18 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
     sys.exit(0 if summary.status in ("ok", "partial") else 1)
 
 
-def _run_with_progress(engine, config, units, trigger: str):  # type: ignore[no-untyped-def]
+def _run_with_progress(engine: Engine, config: Config, units: list[Unit], trigger: str) -> RunSummary:
     from crawler.runner import run_crawl
 
     if not sys.stderr.isatty():
         return run_crawl(engine, config, units, trigger=trigger)
+    bar: Any
     with click.progressbar(length=len(units), label="crawling", file=sys.stderr,
                            item_show_func=lambda u: u.label[:50] if u else "") as bar:
         return run_crawl(engine, config, units, trigger=trigger, on_unit_done=lambda unit, _c: bar.update(1, unit))
 
 
-def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(summary: RunSummary) -> None:
     click.echo(
         f"run {summary.run_id}: {summary.status} — accounts ok {summary.accounts_ok}, failed {summary.accounts_failed}, "
         f"unsupported {summary.accounts_unsupported}; repositories new {summary.repos_new}, "

@@ -26,11 +26,19 @@ from index.records import (
     AccountKind,
     AccountSpec,
     ForgeSpec,
+    HttpValidator,
     OutcomeStatus,
     utcnow,
 )
 from index.state import load_known_repos, load_validators
-from index.upsert import finish_run, record_account_crawl, recover_stale_runs, start_run, sync_configuration
+from index.upsert import (
+    StoredOutcome,
+    finish_run,
+    record_account_crawl,
+    recover_stale_runs,
+    start_run,
+    sync_configuration,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +145,7 @@ def _unsupported(unit: Unit) -> AccountCrawl:
     )
 
 
-def _known(engine: Engine, host: str, login: str, validators: dict) -> KnownState:
+def _known(engine: Engine, host: str, login: str, validators: dict[str, HttpValidator]) -> KnownState:
     with transaction(engine) as session:
         rows = load_known_repos(session, host, login)
     return KnownState(
@@ -225,7 +233,10 @@ def run_crawl(
     return summary
 
 
-def _crawl_unit(engine, unit, factories, adapters, validators) -> AccountCrawl:  # type: ignore[no-untyped-def]
+def _crawl_unit(
+    engine: Engine, unit: Unit, factories: dict[str, Callable[[], ForgeAdapter]],
+    adapters: dict[str, ForgeAdapter], validators: dict[str, HttpValidator],
+) -> AccountCrawl:
     kind = unit.forge.kind
     if kind not in factories:
         return _unsupported(unit)
@@ -248,7 +259,7 @@ def _crawl_unit(engine, unit, factories, adapters, validators) -> AccountCrawl: 
     return crawl
 
 
-def _tally(summary: RunSummary, unit: Unit, crawl: AccountCrawl, stored) -> None:  # type: ignore[no-untyped-def]
+def _tally(summary: RunSummary, unit: Unit, crawl: AccountCrawl, stored: StoredOutcome) -> None:
     if crawl.status == OutcomeStatus.OK:
         summary.accounts_ok += 1
     elif crawl.status == OutcomeStatus.UNSUPPORTED:

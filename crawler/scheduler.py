@@ -175,7 +175,11 @@ def run_forever(db_url: str, config: Config, export_dir: Path | None, echo: Any 
     echo("scheduler running; SIGTERM or Ctrl-C to stop")
     stopped.wait()
     done = threading.Event()
-    threading.Thread(target=lambda: (scheduler.shutdown(wait=True), done.set()), daemon=True).start()
+    def _shutdown() -> None:
+        scheduler.shutdown(wait=True)
+        done.set()
+
+    threading.Thread(target=_shutdown, daemon=True).start()
     if not done.wait(grace_s):
         echo(f"the account in progress did not finish within {grace_s:.0f} s; its uncommitted work is rolled back")
         recover_stale_runs(open_index(db_url))

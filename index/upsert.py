@@ -262,10 +262,11 @@ def _repo_values(record: RepositoryRecord) -> dict[str, Any]:
 
 def _signal_values(signals: RepositorySignals) -> dict[str, Any]:
     values = {name: getattr(signals, name) for name in _SIGNAL_FIELDS}
-    values["publiccode"] = dataclasses.asdict(signals.publiccode) if signals.publiccode else None
-    if values["publiccode"] is not None:
-        values["publiccode"] = {k: _clean(v) for k, v in values["publiccode"].items()}
-        values["publiccode"]["funded_by"] = [_clean(f) for f in signals.publiccode.funded_by]
+    info = signals.publiccode
+    values["publiccode"] = None
+    if info is not None:
+        values["publiccode"] = {k: _clean(v) for k, v in dataclasses.asdict(info).items()}
+        values["publiccode"]["funded_by"] = [_clean(f) for f in info.funded_by]
     return values
 
 
