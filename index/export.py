@@ -116,6 +116,7 @@ def repository_json(repo: ExportedRepository) -> dict[str, Any]:
         "previous_full_names": list(repo.previous_full_names or []),
         "ministry": account.ministry,
         "pso_id": account.pso_id,
+        "trend_30d": repo.trend,
     }
 
 
@@ -127,6 +128,7 @@ REPOSITORY_CSV_COLUMNS = (
     "activity_releases_count", "activity_latest_release_at", "files_readme", "files_license",
     "files_contributing", "files_changelog", "files_publiccode", *(f"publiccode_{k}" for k in PUBLICCODE_KEYS),
     "score", "first_seen", "last_seen", "signals_at", "previous_full_names", "ministry", "pso_id",
+    "trend_30d_since", "trend_30d_stars", "trend_30d_forks", "trend_30d_commits_365d",
 )
 
 
@@ -245,6 +247,7 @@ def stats_json(
         "by_ministry": dict(sorted(by_ministry.items())),
         "score_histogram": histogram,
         "licence_coverage": round(licensed / len(repos), 4) if repos else 0.0,
+        "history": model.history,
     }
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Connection, Engine, func, or_, select
 
-from index.models import Account, Forge, Repository
+from index.models import Account, Forge, Repository, RepositoryMetric
 
 UNKNOWN_PSO_ID = "00000000-0000-0000-0000-000000000000"  # code.gouv.fr's placeholder for "body not known"
 
@@ -127,6 +127,7 @@ class ExportedRepository:
     score: int
     first_seen: dt.datetime
     last_seen: dt.datetime
+    trend: dict[str, Any] | None = None  # changes over TREND_DAYS, from the metrics history
 
     @property
     def sort_key(self) -> tuple[str, str, str, int]:
@@ -141,6 +142,7 @@ class ReadModel:
     forges: list[ExportedForge]
     accounts: list[ExportedAccount]
     repositories: list[ExportedRepository]
+    history: list[dict[str, Any]] = field(default_factory=list)  # per crawl day: totals of today's repositories
 
 
 def _still_listed(column: Any, day: dt.date) -> Any:
@@ -213,13 +215,70 @@ def _read(connection: Connection, day: dt.date) -> ReadModel:
             last_success_at=row["last_success_at"], last_status=row["last_status"], last_error=row["last_error"],
         )
     repo_rows = connection.execute(
-        select(Repository.account_id, *(getattr(Repository, c) for c in REPOSITORY_COLUMNS))
+        select(Repository.id, Repository.account_id, *(getattr(Repository, c) for c in REPOSITORY_COLUMNS))
         .join(Account, Account.id == Repository.account_id)
         .join(Forge, Forge.id == Account.forge_id)
         .where(Repository.visibility == "public", Repository.gone_at.is_(None), *_published(day))
     ).mappings().all()
+    baselines = _trend_baselines(connection, day)
     repositories = [
-        ExportedRepository(account=accounts[row["account_id"]], **{c: row[c] for c in REPOSITORY_COLUMNS})
+        ExportedRepository(account=accounts[row["account_id"]], **{c: row[c] for c in REPOSITORY_COLUMNS},
+                           trend=_trend(row, baselines.get(row["id"])))
         for row in repo_rows
     ]
-    return ReadModel(day, list(forges.values()), list(accounts.values()), repositories)
+    history = _history(connection, day, [row["id"] for row in repo_rows])
+    return ReadModel(day, list(forges.values()), list(accounts.values()), repositories, history)
+
+
+TREND_DAYS = 30
+HISTORY_DAYS = 90
+
+
+def _trend_baselines(connection: Connection, day: dt.date) -> dict[int, Any]:
+    """Per repository, the metrics of the last crawl day at least TREND_DAYS ago, else of its first crawl day."""
+    cutoff = day - dt.timedelta(days=TREND_DAYS)
+    metric = RepositoryMetric.__table__.c
+    older = select(metric.repository_id, func.max(metric.day).label("day")).where(metric.day <= cutoff).group_by(
+        metric.repository_id).subquery()
+    first = select(metric.repository_id, func.min(metric.day).label("day")).group_by(metric.repository_id).subquery()
+    baselines: dict[int, Any] = {}
+    for picked in (first, older):  # the older-than-cutoff row wins where there is one
+        rows = connection.execute(
+            select(metric.repository_id, metric.day, metric.stars, metric.forks, metric.commits_365d).join(
+                picked, (picked.c.repository_id == metric.repository_id) & (picked.c.day == metric.day))
+        ).all()
+        baselines.update({row.repository_id: row for row in rows})
+    return baselines
+
+
+def _trend(row: Any, baseline: Any) -> dict[str, Any] | None:
+    if baseline is None or baseline.day >= row["last_seen"].date():
+        return None
+
+    def delta(now: int | None, then: int | None) -> int | None:
+        return None if now is None or then is None else now - then
+
+    return {"since": baseline.day.isoformat(), "stars": delta(row["stars"], baseline.stars),
+            "forks": delta(row["forks"], baseline.forks),
+            "commits_365d": delta(row["commits_365d"], baseline.commits_365d)}
+
+
+def _history(connection: Connection, day: dt.date, repository_ids: list[int]) -> list[dict[str, Any]]:
+    """Totals per crawl day over the last HISTORY_DAYS, for the repositories published today."""
+    if not repository_ids:
+        return []
+    metric = RepositoryMetric.__table__.c
+    published = set(repository_ids)
+    totals: dict[dt.date, list[int]] = {}
+    rows = connection.execute(
+        select(metric.repository_id, metric.day, metric.stars, metric.forks)
+        .where(metric.day > day - dt.timedelta(days=HISTORY_DAYS), metric.day <= day)
+    ).all()
+    for row in rows:
+        if row.repository_id in published:
+            bucket = totals.setdefault(row.day, [0, 0, 0])
+            bucket[0] += 1
+            bucket[1] += row.stars
+            bucket[2] += row.forks
+    return [{"day": d.isoformat(), "repositories": t[0], "stars": t[1], "forks": t[2]}
+            for d, t in sorted(totals.items())]
