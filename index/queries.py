@@ -150,7 +150,7 @@ def _still_listed(column: Any, day: dt.date) -> Any:
     return or_(column.is_(None), column > day)
 
 
-def _published(day: dt.date) -> tuple[Any, ...]:
+def published_filters(day: dt.date) -> tuple[Any, ...]:
     """The publication rules on a query joining Forge and Account (the first two conditions need only Forge)."""
     return (
         Forge.configured.is_(True),
@@ -160,7 +160,7 @@ def _published(day: dt.date) -> tuple[Any, ...]:
     )
 
 
-def _known_pso(value: str | None) -> str | None:
+def known_pso(value: str | None) -> str | None:
     return None if value in (None, "", UNKNOWN_PSO_ID) else value
 
 
@@ -189,16 +189,16 @@ def read_model(engine: Engine, day: dt.date) -> ReadModel:
 def _read(connection: Connection, day: dt.date) -> ReadModel:
     forge_rows = connection.execute(
         select(Forge.id, Forge.host, Forge.kind, Forge.pso_id, Forge.ministry, Forge.whole_forge).where(
-            *_published(day)[:2]
+            *published_filters(day)[:2]
         )
     ).all()
     forges = {
-        row.id: ExportedForge(row.host, row.kind, _known_pso(row.pso_id), row.ministry or None, bool(row.whole_forge))
+        row.id: ExportedForge(row.host, row.kind, known_pso(row.pso_id), row.ministry or None, bool(row.whole_forge))
         for row in forge_rows
     }
     account_columns = [c for c in Account.__table__.c if c.name not in ("login_key", "configured", "ignored_since")]
     account_rows = connection.execute(
-        select(*account_columns).join(Forge, Forge.id == Account.forge_id).where(*_published(day))
+        select(*account_columns).join(Forge, Forge.id == Account.forge_id).where(*published_filters(day))
     ).mappings().all()
     accounts: dict[int, ExportedAccount] = {}
     for row in account_rows:
@@ -209,7 +209,7 @@ def _read(connection: Connection, day: dt.date) -> ReadModel:
             avatar_url=row["avatar_url"], website=row["website"], email=row["email"], location=row["location"],
             verified=row["verified"], created_at=row["created_at"], followers=row["followers"],
             forge_repositories_count=row["repositories_count"],
-            pso_id=_known_pso(row["pso_id"]) or forge.pso_id, ministry=row["ministry"] or forge.ministry,
+            pso_id=known_pso(row["pso_id"]) or forge.pso_id, ministry=row["ministry"] or forge.ministry,
             floss_policy=row["floss_policy"], ospo_url=row["ospo_url"], first_seen=row["first_seen"],
             last_seen=row["last_seen"], last_attempt_at=row["last_attempt_at"],
             last_success_at=row["last_success_at"], last_status=row["last_status"], last_error=row["last_error"],
@@ -218,7 +218,7 @@ def _read(connection: Connection, day: dt.date) -> ReadModel:
         select(Repository.id, Repository.account_id, *(getattr(Repository, c) for c in REPOSITORY_COLUMNS))
         .join(Account, Account.id == Repository.account_id)
         .join(Forge, Forge.id == Account.forge_id)
-        .where(Repository.visibility == "public", Repository.gone_at.is_(None), *_published(day))
+        .where(Repository.visibility == "public", Repository.gone_at.is_(None), *published_filters(day))
     ).mappings().all()
     baselines = _trend_baselines(connection, day)
     repositories = [

@@ -7,7 +7,7 @@ latest crawl. `check_path` explains one forge path (an account or a repository).
 (`crawler.referencing`) adds what only the configuration knows: accounts not configured at all, with the YAML to
 propose.
 
-Export policy: the account-level rule is the export's own predicate (`index.queries._published`, evaluated in
+Export policy: the account-level rule is the export's own predicate (`index.queries.published_filters`, evaluated in
 SQL), so "listed" here means exactly "in organisations.json". The repository-level rule (public and not gone,
 on a listed account) is restated once, in `_exclusion`; forks, archived and empty repositories are exported and
 only flagged. Personal (user) accounts are exported like organisations, with kind "user" (the code.gouv.fr
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from index.export_format import iso
 from index.models import Account, AccountOutcome, Forge, Repository
-from index.queries import _known_pso, _published, snapshot
+from index.queries import known_pso, published_filters, snapshot
 
 SCHEMA_VERSION = "1.0"
 NOT_SPDX = frozenset({"other", "noassertion", "none", "unknown"})
@@ -149,7 +149,7 @@ _REPO_COLUMNS = (
 
 
 def _read_accounts(connection: Connection, day: dt.date) -> list[dict[str, Any]]:
-    listed = and_(*_published(day)).label("listed")
+    listed = and_(*published_filters(day)).label("listed")
     repos: dict[int, list[Any]] = {}
     for repo in connection.execute(select(*_REPO_COLUMNS)):
         repos.setdefault(repo.account_id, []).append(repo)
@@ -300,7 +300,7 @@ def account_entry(
         "forge": forge.host, "forge_kind": forge.kind, "login": account.login, "kind": account.kind,
         "url": account_url(account, forge), "name": account.name or account.config_name,
         "ministry": account.ministry or forge.ministry or None,
-        "pso_id": _known_pso(account.pso_id) or _known_pso(forge.pso_id),
+        "pso_id": known_pso(account.pso_id) or known_pso(forge.pso_id),
         "listed": listed, "reason": reason.value, "label": LABELS[reason], "explanation": explanation,
         "configured": bool(account.configured and forge.configured),
         "ignored_since": _earliest(account.ignored_since, forge.ignored_since),

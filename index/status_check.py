@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from index.export_format import iso
 from index.models import Account, AccountOutcome, Forge, Repository
-from index.queries import _published, read_model, snapshot
+from index.queries import published_filters, read_model, snapshot
 from index.status import SCHEMA_VERSION, _exclusion, account_entry, summary_entry
 
 REPO_REASONS = {
@@ -66,7 +66,7 @@ def _find_account(session: Session, forge: Forge, key: str) -> tuple[Account | N
 
 def _account_status(session: Session, account: Account, forge: Forge, day: dt.date) -> dict[str, Any]:
     listed = bool(session.scalar(
-        select(and_(*_published(day))).select_from(Account).join(Forge, Forge.id == Account.forge_id)
+        select(and_(*published_filters(day))).select_from(Account).join(Forge, Forge.id == Account.forge_id)
         .where(Account.id == account.id)
     ))
     repos = session.execute(select(
