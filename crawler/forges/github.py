@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,8 @@ from index.records import AccountCrawl, AccountRecord, HttpValidator, OutcomeSta
 log = logging.getLogger(__name__)
 
 SIGNALS_MAX_AGE = dt.timedelta(hours=24)
+WARNED_ANONYMOUS: set[str] = set()  # forges already warned about, in this process
+_WARNED_LOCK = threading.Lock()
 PAGE_SIZE = 100
 
 OWNER_QUERY = """
@@ -86,16 +89,19 @@ class GitHubAdapter:
         env = os.environ.get("CODEINDEX_RATE_RESERVE", "")
         self.reserve = reserve if reserve is not None else int(env) if env.strip().isdigit() else DEFAULT_RESERVE
         self._http_factory = http_factory or self._default_http
-        self._warned_anonymous: set[str] = set()
 
     def _default_http(self, target: Target) -> ForgeHttp:
         return ForgeHttp(target.api_url, TokenPool.parse(target.token, self.reserve), clock=self.clock,
                          timeout=self.timeout, max_wait=self.max_wait, max_retries=self.max_retries,
                          backoff=self.backoff)
 
-    def _warn_anonymous(self, host: str) -> None:
-        if host not in self._warned_anonymous:
-            self._warned_anonymous.add(host)
+    @staticmethod
+    def _warn_anonymous(host: str) -> None:
+        """Once per forge and process: the runner builds one adapter per thread."""
+        with _WARNED_LOCK:
+            if host in WARNED_ANONYMOUS:
+                return
+            WARNED_ANONYMOUS.add(host)
             log.warning("no token for %s: anonymous REST only, 60 requests/hour; private and internal repositories "
                         "unseen, commit and release signals left unknown (docs/operations.md)", host)
 

@@ -101,11 +101,13 @@ def test_spent_budget_waits_for_the_reset_on_the_injected_clock():
 
 
 def test_anonymous_crawl_warns_once_per_forge(caplog):
+    from crawler.forges import github
+
     caplog.set_level(logging.WARNING, logger="crawler.forges.github")
+    github.WARNED_ANONYMOUS.discard("github.com")
     with SimForge(fixture_world()) as forge:
-        adapter = GitHubAdapter(Clock())
-        for login in ("etalab", "jdupont"):
-            result = adapter.crawl(Target("github.com", "github", forge.api_url("github.com"), login, None),
+        for login in ("etalab", "jdupont"):  # one adapter per thread in the runner: still one warning
+            result = GitHubAdapter(Clock()).crawl(Target("github.com", "github", forge.api_url("github.com"), login, None),
                                    KnownState())
             assert result.status is OutcomeStatus.OK and result.complete
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
