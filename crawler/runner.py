@@ -190,6 +190,8 @@ def run_crawl(
     pending = list(units)
     running: dict[Future[AccountCrawl], Unit] = {}
     active: Counter[str] = Counter()
+    unreachable_streak: Counter[str] = Counter()
+    down: dict[str, str] = {}  # host -> why its remaining accounts are not tried
     interrupted = False
 
     def crawl_in_thread(unit: Unit) -> AccountCrawl:
@@ -204,6 +206,13 @@ def run_crawl(
                 interrupted = True
                 pending.clear()
             for unit in list(pending):  # start what the limits allow, in plan order
+                if unit.forge.host in down:  # no request to a host that keeps failing: an honest outcome
+                    pending.remove(unit)
+                    crawl = _not_tried(unit, down[unit.forge.host])
+                    _tally(summary, unit, crawl, record_account_crawl(engine, run_id, crawl))
+                    if on_unit_done:
+                        on_unit_done(unit, crawl)
+                    continue
                 if len(running) >= workers:
                     break
                 if active[unit.forge.host] < per_host:
@@ -222,6 +231,15 @@ def run_crawl(
                 unit = running.pop(future)
                 active[unit.forge.host] -= 1
                 crawl = future.result()
+                host = unit.forge.host
+                if crawl.status == OutcomeStatus.UNREACHABLE:
+                    crawl = replace(crawl, error=_plain_network_error(host, crawl.error))
+                    unreachable_streak[host] += 1
+                    if unreachable_streak[host] >= UNREACHABLE_STREAK and host not in down:
+                        down[host] = (f"not tried: {host} was unreachable for {UNREACHABLE_STREAK} accounts in a row "
+                                      f"in this run (last: {crawl.error})")
+                else:
+                    unreachable_streak[host] = 0
                 stored = record_account_crawl(engine, run_id, crawl)
                 _tally(summary, unit, crawl, stored)
                 if on_unit_done:
@@ -257,6 +275,29 @@ def _crawl_unit(
     if crawl.login != unit.login:  # whole-forge crawls report under the configured login (the host)
         crawl = replace(crawl, login=unit.login)
     return crawl
+
+
+UNREACHABLE_STREAK = 3  # accounts in a row found unreachable on one host before the rest are not tried
+
+
+def _plain_network_error(host: str, error: str | None) -> str | None:
+    """Client libraries describe network failures at length; say what an operator needs."""
+    if not error:
+        return error
+    lowered = error.lower()
+    if "name or service not known" in lowered or "nameresolution" in lowered or "temporary failure in name" in lowered:
+        return f"cannot resolve {host}: DNS lookup failed"
+    if "connection refused" in lowered:
+        return f"connection refused by {host}"
+    if "timed out" in lowered or "timeout" in lowered:
+        return f"{host} did not answer in time"
+    return error
+
+
+def _not_tried(unit: Unit, why: str) -> AccountCrawl:
+    now = utcnow()
+    return AccountCrawl(forge_host=unit.forge.host, login=unit.login, status=OutcomeStatus.UNREACHABLE,
+                        error=why, started_at=now, finished_at=now)
 
 
 def _tally(summary: RunSummary, unit: Unit, crawl: AccountCrawl, stored: StoredOutcome) -> None:

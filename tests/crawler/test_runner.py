@@ -83,7 +83,7 @@ def test_run_records_each_unit_and_survives_adapter_errors(tmp_path, engine):
         assert outcomes[("github.com", "etalab")] == ("ok", None)
         status, error = outcomes[("github.com", "dinum")]
         assert status == "failed" and "boom" in error and "ghp_" not in error
-        assert outcomes[("git.example.org", "git.example.org")] == ("unreachable", "connection refused")
+        assert outcomes[("git.example.org", "git.example.org")] == ("unreachable", "connection refused by git.example.org")
         assert outcomes[("code.example.org", "code.example.org")][0] == "unsupported"
         assert session.scalar(select(CrawlRun.status)) == "partial"
         ignored = session.scalars(select(Account).where(Account.login == "old-team")).one()
@@ -135,3 +135,23 @@ def test_concurrent_crawl_respects_per_host_limit_and_uses_one_adapter_per_threa
     assert summary.accounts_ok == 13 and summary.repos_new == 13
     assert peak == {"github.com": 2, "git.example.org": 1}
     assert all(len(ids) == 1 for ids in adapters_by_thread.values())  # one adapter per kind per thread
+
+
+def test_unreachable_host_is_not_hammered(tmp_path, engine):
+    config_path = tmp_path / "down.yml"
+    config_path.write_text("github.com:\n  forge: github\n  owners:\n" + "".join(f"    org{i}:\n" for i in range(10)))
+    config = load_config(config_path)
+    calls = []
+
+    class Down:
+        def crawl(self, target, known):
+            calls.append(target.login)
+            return AccountCrawl(forge_host=target.host, login=target.login, status=OutcomeStatus.UNREACHABLE,
+                                error="ConnectionError: ... NameResolutionError(... Name or service not known)")
+
+    summary = run_crawl(engine, config, adapters={"github": Down}, workers=1)
+    assert summary.accounts_failed == 10 and len(calls) == 3
+    with transaction(engine) as session:
+        errors = [e for (e,) in session.execute(select(AccountOutcome.error).order_by(AccountOutcome.id))]
+    assert errors[0] == "cannot resolve github.com: DNS lookup failed"
+    assert errors[-1].startswith("not tried: github.com was unreachable for 3 accounts in a row")
