@@ -126,8 +126,9 @@ def db_upgrade(ctx: Context) -> None:
 @click.option("--forge", "forge_host", metavar="HOST", help="Crawl only this forge host (e.g. gitlab.com).")
 @click.option("--owner", metavar="NAME", help="Crawl only this account (organisation, group or user path).")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Crawl at most N accounts.")
+@click.option("--dry-run", is_flag=True, help="Send nothing: estimate requests, rate-limit points and duration per forge.")
 @pass_ctx
-def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit: int | None) -> None:
+def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit: int | None, dry_run: bool) -> None:
     """Crawl the configured accounts and store what was found in the index.
 
     Each account is stored as soon as it is crawled, in one transaction: an interrupted or failed crawl keeps
@@ -141,6 +142,11 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
     if not units:
         fail("no account matches: check --forge / --owner against the configuration (ignored entries are skipped)")
     engine = open_index_or_exit(ctx.db_url)
+    if dry_run:
+        from crawler.estimate import estimate_crawl, format_estimate
+
+        click.echo(format_estimate(estimate_crawl(engine, units)))
+        return
     summary = _run_with_progress(engine, config, units, trigger="cli")
     _print_summary(summary)
     sys.exit(0 if summary.status in ("ok", "partial") else 1)
