@@ -139,6 +139,7 @@ def fixture_world(now: dt.datetime | None = None) -> World:
     repo("jdupont", "thesis", language="TeX", license_key="cc-by-4.0")
 
     _gitlab_fixture(world, now, pool, rng)
+    _gitea_fixture(world, now, pool, rng)
     return world
 
 
@@ -170,6 +171,43 @@ def _gitlab_fixture(world: World, now: dt.datetime, pool: _CommitPool, rng: rand
     shared = project("partenaire", "bibliotheque-commune", license_key="lgpl-2.1")
     gl.accounts["ministere"].shared_project_ids.append(shared.id)
     project("jean.dupont", "notes")
+
+
+def _gitea_fixture(world: World, now: dt.datetime, pool: _CommitPool, rng: random.Random) -> None:
+    """A Gogs instance listed without owners (like gogs.univ-littoral.fr): an organisation of 120 repositories
+    (pages of 50), a user, and one repository per quirk. Tests switch `kind` to "gitea" for the Gitea dialect."""
+    gt = world.add_host("git.example.fr", "gogs")
+
+    def repo(namespace: str, name: str, days_ago: int = 12, **kw: object) -> SimRepo:
+        pushed = now - dt.timedelta(days=days_ago)
+        created = now - dt.timedelta(days=800)
+        defaults: dict[str, object] = {
+            "created_at": created, "updated_at": pushed, "pushed_at": pushed, "default_branch": "main",
+            "files": {"README.md": f"# {name}\n"}, "commits": pool.history(rng, pushed, created, 3),
+        }
+        defaults.update(kw)
+        return gt.add_repo(SimRepo(id=world.new_id(), namespace=namespace, name=name, **defaults))  # type: ignore[arg-type]
+
+    gt.add_account(SimAccount(world.new_id(), "univ", "org", name="Université du Littoral", website="https://univ.example.fr",
+                              description="Dépôts de l'université", location="Dunkerque"))
+    gt.add_account(SimAccount(world.new_id(), "mdupuis", "user", name="Marie Dupuis", email="marie@example.fr"))
+    languages = ["Python", "Java", None, "C", "JavaScript"]
+    licences = ["mit", "gpl-3.0", None, "cecill-2.1", "apache-2.0"]
+    for i in range(120):
+        repo("univ", f"projet-{i:03d}", days_ago=2 + i * 3, language=languages[i % 5], license_key=licences[i % 5],
+             stars=i % 7, forks=i % 3, open_issues=i % 4, description=f"Projet {i}",
+             topics=["recherche"] if i % 2 else [],
+             releases=[SimRelease("v1.0", now - dt.timedelta(days=30 + i))] if i % 10 == 0 else [])
+    repo("univ", "vide", pushed_at=None, commits=[], files={}, description=None)
+    repo("univ", "archive", days_ago=900, archived=True)
+    repo("univ", "prive", visibility="private", license_key="mit")
+    repo("univ", "miroir-upstream", parent_full_name="https://github.com/etalab/codegouvfr", license_key="agpl-3.0")
+    repo("univ", "catalogue", license_key="eupl-1.2", language="Python",
+         files={"README.md": "hi", "LICENSE": "EUPL", "CONTRIBUTING.md": "PRs", "CHANGELOG.md": "## 1.0",
+                "publiccode.yml": _data("publiccode.full.yml")},
+         releases=[SimRelease("v2.0", now - dt.timedelta(days=3)), SimRelease("v1.0", now - dt.timedelta(days=400))])
+    repo("mdupuis", "projet-000", fork=True, parent_full_name="univ/projet-000")
+    repo("mdupuis", "these", language="TeX", license_key="cc-by-4.0")
 
 
 # --------------------------------------------------------------------------------------------------------------
