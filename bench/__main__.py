@@ -1,0 +1,55 @@
+"""`python -m bench [--scales 1,10] [--latency 50] [--no-baseline]`: see docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from bench.report import bounds_table, chart, merge, table, targets_table
+from bench.run import meta, run_scale, targets
+
+HERE = Path(__file__).parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    from crawler.runner import DEFAULT_PER_HOST, DEFAULT_WORKERS
+
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scales", default="1", help="comma-separated seed scales, e.g. 1,10")
+    parser.add_argument("--latency", type=float, default=50.0, help="simulated latency per request, ms")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="accounts crawled at once")
+    parser.add_argument("--per-host", type=int, default=DEFAULT_PER_HOST, help="accounts at once per host")
+    parser.add_argument("--baseline-scales", default="1",
+                        help="scales at which the code.gouv.fr-like baseline also runs ('' for none)")
+    parser.add_argument("--sample", type=float, default=None,
+                        help="keep this fraction of each host's top-level accounts (smoke runs)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep each scale's index, configuration and export under this folder")
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--chart", type=Path, default=HERE / "chart.png")
+    args = parser.parse_args(argv)
+    scales = [float(s) for s in args.scales.split(",") if s.strip()]
+    with_baseline = {float(s) for s in args.baseline_scales.split(",") if s.strip()}
+    results = {}
+    for scale in scales:
+        key = f"{scale:g}"
+        results[key] = run_scale(scale, args.latency, workers=args.workers, per_host=args.per_host,
+                                 baseline=scale in with_baseline, sample=args.sample,
+                                 workdir=args.workdir)
+    document = merge(args.out, meta(args.latency), results)
+    document["targets"] = targets(document["scales"])
+    args.out.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    chart(document["scales"], args.chart)
+    print()
+    print(table(document["scales"]))
+    print()
+    print(bounds_table(document["scales"]))
+    print()
+    print(targets_table(document["targets"]))
+    print(f"\nwrote {args.out} and {args.chart}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

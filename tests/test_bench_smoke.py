@@ -1,0 +1,52 @@
+"""The benchmark, shrunk: a 3% sample of the seed at no latency runs every step, so `python -m bench` cannot rot."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+from bench.__main__ import main
+from bench.forge import lower_bounds, mutate
+from crawler.config_model import NEVER_WHOLE
+from crawler.simforge.seed import seed_from_codegouvfr
+
+
+def test_bench_runs_every_step_and_writes_results_and_chart(tmp_path):
+    out, chart = tmp_path / "results.json", tmp_path / "chart.png"
+    assert main(["--scales", "1", "--latency", "0", "--sample", "0.03", "--baseline-scales", "",
+                 "--out", str(out), "--chart", str(chart)]) == 0
+    document = json.loads(out.read_text())
+    result = document["scales"]["1"]
+    steps = result["steps"]
+    assert set(steps) == {"cold", "unchanged", "unchanged_again", "changed_5pct", "export"}
+    cold, unchanged, again = steps["cold"], steps["unchanged"], steps["unchanged_again"]
+    assert cold["status"] == "ok" and cold["accounts_failed"] == 0
+    assert cold["repos_new"] > 0 and cold["repos_new"] <= result["repositories"]
+    # the forge's own counts agree with what the adapters counted
+    assert cold["forge"]["requests"] == cold["adapter_requests"]
+    # nothing changed: the second re-crawl rides on 304s; a re-crawl costs a small share of the cold one
+    assert unchanged["repos_new"] == 0 and again["forge"]["share_304"] > 0
+    assert again["forge"]["points"] < unchanged["forge"]["points"] < cold["forge"]["points"]
+    changed = steps["changed_5pct"]
+    assert changed["repos_gone"] == result["mutations"]["delete"] > 0 or result["mutations"]["delete"] == 0
+    assert steps["export"]["repositories"] > 0 and steps["export"]["bytes"] > 0
+    assert all(0 < s["peak_rss_mb"] < 1024 for s in steps.values())
+    assert result["ratios"]["github_cold_requests_vs_lower_bound"] >= 1
+    assert {t["target"] for t in document["targets"]} >= {"x1 unchanged re-crawl seconds"}
+    png = chart.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and zlib.decompress(png[png.index(b"IDAT") + 4:-16])
+
+
+def test_lower_bounds_and_mutation_on_the_real_seed():
+    world = seed_from_codegouvfr(scale=1)
+    bounds = lower_bounds(world, NEVER_WHOLE)
+    github = world.hosts["github.com"]
+    assert bounds["github"]["repositories"] == sum(r.visibility == "public" for r in github.repos.values())
+    # at least one page per account, at most one page per account plus one per 100 repositories
+    tops = {a.path.lower() for a in github.accounts.values()}
+    assert len(tops) <= bounds["github"]["requests"] <= len(tops) + bounds["github"]["repositories"] // 100
+    assert bounds["gitlab"]["requests"] < bounds["gitlab_signals"]["requests"]
+    before = sum(len(h.repos) for h in world.hosts.values())
+    counts = mutate(world, 0.05)
+    assert sum(counts.values()) == round(before * 0.05)
+    assert sum(len(h.repos) for h in world.hosts.values()) == before - counts["delete"]
