@@ -26,7 +26,8 @@ Gogs 0.13 (kind "gogs"), `internal/route/api/v1`:
   `since`; `/releases` is anonymous and unpaginated; there is no `/languages` and no `/version` (catch-all 404).
 
 Visibility: anonymous callers see public repositories only; any token (or one of option `gitea_tokens`) sees
-private and internal ones too (a real instance would check the token owner's access). A repository whose
+private and internal ones too (a real instance would check the token owner's access; Gogs search shows private
+ones only with `uid`). A repository whose
 `parent_full_name` is an absolute URL and which is not a fork is a pull mirror of that URL.
 Counters: `requests`, `rest_points`, `status_<code>` per host.
 """
@@ -49,6 +50,7 @@ GITEA_DEFAULT_PAGE = 30
 GOGS_DEFAULT_PAGE = 10
 GITEA_VERSION = "1.23.4"
 FORGEJO_VERSION = "10.0.1+gitea-1.22.0"
+GNU_IDS = {"gpl-3.0": "GPL-3.0-or-later", "agpl-3.0": "AGPL-3.0-only", "lgpl-2.1": "LGPL-2.1-only"}  # SPDX 3 ids
 PARIS = dt.timezone(dt.timedelta(hours=1))  # Gitea renders times in the server's zone
 
 
@@ -116,6 +118,8 @@ def _is_mirror(repo: SimRepo) -> bool:
 def _licenses(repo: SimRepo) -> list[str]:
     if repo.license_key is None or repo.empty:
         return []
+    if repo.license_key in GNU_IDS:
+        return [GNU_IDS[repo.license_key]]
     if repo.license_key in LICENCES:
         return [LICENCES[repo.license_key][0]]
     return ["LicenseRef-Custom"]  # a licence file the classifier could not match to a known text
@@ -237,7 +241,7 @@ def _search(req: SimRequest, sim: SimHost, authed: bool) -> SimResponse:
     gogs = _gogs(req)
     q = req.arg("q", "") or ""
     uid = int(req.arg("uid") or 0)
-    include_private = authed and (gogs or req.flag("private", True))
+    include_private = authed and (bool(uid) if gogs else req.flag("private", True))
     owner_path = next((a.path for a in sim.accounts.values() if a.id == uid), None) if uid else None
     repos = [r for r in sim.repos.values()
              if (r.visibility == "public" or include_private)
