@@ -338,7 +338,7 @@ class _Crawl:
 
 
 def _account_to_memo(account: AccountRecord) -> dict[str, Any]:
-    data = {field: getattr(account, field) for field in account.__slots__}  # type: ignore[attr-defined]
+    data = {field: getattr(account, field) for field in account.__slots__}
     data["created_at"] = account.created_at.isoformat() if account.created_at else None
     data["kind"] = account.kind.value
     return data
