@@ -73,7 +73,10 @@ def token_for(forge: ForgeConfig) -> str | None:
     if not env:
         return None
     tokens = token_from_env(env)
-    return tokens[0] if tokens else None
+    if not tokens:
+        return None
+    # the GitHub adapter takes the whole pool and moves to the next token when one's budget is spent
+    return ",".join(tokens) if forge.kind == "github" else tokens[0]
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ def _known(engine: Engine, host: str, login: str, validators: dict[str, HttpVali
     return KnownState(
         validators=validators,
         repos={r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at, r.signals_at,
-                                     r.license_spdx, r.language) for r in rows},
+                                     r.license_spdx, r.language, r.watchers) for r in rows},
     )
 
 

@@ -27,6 +27,7 @@ class KnownRepo:
     signals_at: dt.datetime | None  # when the 365-day signals were last refreshed
     license_spdx: str | None = None  # as stored: an adapter that skips a detail request hands these back
     language: str | None = None
+    watchers: int | None = None
 
 
 @dataclass(frozen=True)

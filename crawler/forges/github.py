@@ -20,6 +20,7 @@ errors → UNREACHABLE; 401 → AUTH; exhausted budget → RATE_LIMITED; anythin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -261,8 +262,11 @@ class _Crawl:
                     record = m.repo_from_rest(item)
                     ids.append(record.forge_id)
                     self.records[record.forge_id] = record
-                    if self._needs_details(record, self.known.repos.get(record.forge_id)):
+                    known = self.known.repos.get(record.forge_id)
+                    if self._needs_details(record, known):
                         stale.append(record.full_name)
+                    elif known is not None:  # REST lists no subscriber count: keep the stored one
+                        self.records[record.forge_id] = dataclasses.replace(record, watchers=known.watchers)
                 if response.headers.get("etag"):
                     self.validators[key] = HttpValidator(key, response.headers["etag"],
                                                          response.headers.get("last-modified"),
