@@ -414,7 +414,8 @@ class _Crawl:
     def _commits(self, record: RepositoryRecord) -> tuple[int, int, dt.datetime | None] | None:
         """(commits in 365 days, distinct author e-mails among them, last commit date); None when empty (409)."""
         since = self.now - ACTIVITY_WINDOW
-        count, emails, last = 0, set(), None
+        count, last = 0, None
+        emails: set[str] = set()
         path = f"{_repo_path(record)}/commits"
         if self.gogs:
             pages: Iterator[list[Any]] = iter([_items(self.get(path, params={"pageSize": GOGS_COMMITS}).json())])
