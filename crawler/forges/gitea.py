@@ -16,13 +16,14 @@ Listing
 Per repository (skipped when `updated_at` is unchanged and signals are < 24 h old, or free when the listing says
 `empty`): `/contents?ref=` (root files), `/raw/{branch}/publiccode.yml` when present, `/commits?sha=` newest
 first, read until the first commit older than 365 days (one request gives the last commit date and, for most
-repositories, the yearly count; `since=` would need a second request for idle ones and is missing before Gitea
-1.21 and in Gogs), and releases: Gitea's `release_counter` gives the count from the listing, `/releases?limit=1`
+repositories, the yearly count; `since=` would need a second request for idle ones and is missing from older
+Gitea and from Gogs), and releases: Gitea's `release_counter` gives the count from the listing, `/releases?limit=1`
 the latest date; Gogs lists them all in one answer. Licence: `licenses` (SPDX ids, Gitea with licence detection,
 go-gitea/gitea#24872; absent elsewhere → unknown). Language: `language`, else `/languages` (biggest share) when
 the server has that endpoint. Gogs without a token refuses contents, raw files and commits (401): only the
 release signals are read, the rest stays unknown. Gogs `/commits` cannot page (`pageSize` only): the yearly
 count is capped at `GOGS_COMMITS` and then a floor.
+Accounts: Gogs answers `/orgs/{name}` for users too, so a Gogs user is recorded as an organisation.
 Mirrors: a pull mirror is a copy of another forge's repository, recorded as a fork of its `original_url`.
 Pushes: the API has no `pushed_at`; `updated_at` (bumped by every push) stands in for it.
 
