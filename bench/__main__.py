@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep this fraction of each host's top-level accounts (smoke runs)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep each scale's index, configuration and export under this folder")
+    parser.add_argument("--inline", action="store_true",
+                        help="run the steps in this process (faster start; peak RSS becomes cumulative)")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--chart", type=Path, default=HERE / "chart.png")
     args = parser.parse_args(argv)
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         key = f"{scale:g}"
         results[key] = run_scale(scale, args.latency, workers=args.workers, per_host=args.per_host,
                                  baseline=scale in with_baseline, sample=args.sample,
-                                 workdir=args.workdir)
+                                 workdir=args.workdir, inline=args.inline)
     document = merge(args.out, meta(args.latency), results)
     document["targets"] = targets(document["scales"])
     args.out.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")

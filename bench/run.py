@@ -52,8 +52,15 @@ def forge_figures(stats: dict[str, dict[str, int]], kinds: dict[str, str], repos
 
 
 def run_scale(scale: float, latency_ms: float, *, workers: int, per_host: int, baseline: bool,
-              sample: float | None = None, workdir: Path | None = None, echo: Any = print) -> dict[str, Any]:
-    """Every step at one scale; `workdir` keeps the index, configuration and export (else a temporary folder)."""
+              sample: float | None = None, workdir: Path | None = None, inline: bool = False,
+              echo: Any = print) -> dict[str, Any]:
+    """Every step at one scale; `workdir` keeps the index, configuration and export (else a temporary folder).
+
+    `inline` runs the steps in this process (the smoke test: no spawn per step; peak RSS is then cumulative)."""
+
+    def step_of(fn: Any, *args: Any) -> dict[str, Any]:
+        return fn(*args) if inline else in_child(fn, *args)
+
     os.environ.setdefault(TOKEN_ENV, "bench-token-not-a-secret")
     out: dict[str, Any] = {"scale": scale, "latency_ms": latency_ms, "steps": {}}
     with ForgeProcess(scale, latency_ms, sample=sample) as forge, tempfile.TemporaryDirectory() as scratch:
@@ -72,17 +79,17 @@ def run_scale(scale: float, latency_ms: float, *, workers: int, per_host: int, b
                 out["mutations"] = forge.mutate(0.05)
                 out["lower_bounds_after_change"] = forge.ask("bounds")
             forge.reset()
-            step = in_child(crawl_step, db_url, str(config), workers, per_host)
+            step = step_of(crawl_step, db_url, str(config), workers, per_host)
             step["forge"] = forge_figures(forge.stats(), kinds, repos)
             out["steps"][name] = step
             echo(f"  {name}: {step['seconds']:.1f} s, {step['forge']['requests']} requests, "
                  f"{step['forge']['points']} points, peak RSS {step['peak_rss_mb']:.0f} MB")
-        step = in_child(export_step, db_url, str(Path(tmp) / "export"))
+        step = step_of(export_step, db_url, str(Path(tmp) / "export"))
         out["steps"]["export"] = step
         echo(f"  export: {step['seconds']:.1f} s, {step['bytes'] / 1e6:.1f} MB, peak RSS {step['peak_rss_mb']:.0f} MB")
         if baseline:
             forge.reset()
-            step = in_child(baseline_step, str(config), workers, per_host)
+            step = step_of(baseline_step, str(config), workers, per_host)
             step["forge"] = forge_figures(forge.stats(), kinds, repos)
             out["steps"]["baseline"] = step
             echo(f"  baseline (code.gouv.fr-like): {step['seconds']:.1f} s, {step['forge']['requests']} requests")
