@@ -13,6 +13,12 @@ STEP_LABELS = {"cold": "cold crawl", "unchanged": "unchanged re-crawl",
                "export": "export", "baseline": "baseline cold (code.gouv.fr-like)"}
 
 
+def _steps(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Steps in run order (results.json stores them with sorted keys)."""
+    steps = result["steps"]
+    return [(name, steps[name]) for name in (*STEP_LABELS, *sorted(set(steps) - set(STEP_LABELS))) if name in steps]
+
+
 def _kind(step: dict[str, Any], kind: str, key: str) -> int:
     return step.get("forge", {}).get("by_kind", {}).get(kind, {}).get(key, 0)
 
@@ -23,7 +29,7 @@ def table(results: dict[str, Any]) -> str:
     rows = [head]
     for key, result in sorted(results.items(), key=lambda kv: float(kv[0])):
         ratios = result["ratios"]
-        for name, step in result["steps"].items():
+        for name, step in _steps(result):
             forge = step.get("forge")
             rows.append((
                 f"x{key}", STEP_LABELS.get(name, name), f"{step['seconds']:.1f}",
@@ -63,7 +69,7 @@ def targets_table(checks: list[dict[str, Any]]) -> str:
 def chart(results: dict[str, Any], path: Path) -> None:
     times, requests = [], []
     for key, result in sorted(results.items(), key=lambda kv: float(kv[0])):
-        for name, step in result["steps"].items():
+        for name, step in _steps(result):
             label = f"x{key} {STEP_LABELS.get(name, name).replace(' (code.gouv.fr-like)', '')}"
             times.append((label, step["seconds"]))
             if "forge" in step:
