@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import gitlab
 import requests
@@ -164,16 +165,37 @@ class _RateLimited(Exception):
     pass
 
 
-class _Meter:
-    """A `requests` response hook: counts requests and keeps the last answer's headers (Retry-After...)."""
+class _ForeignHost(Exception):
+    """The forge pointed a next page or a redirect at another origin: following it would hand over the token."""
 
-    def __init__(self) -> None:
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class _Meter:
+    """A `requests` response hook: counts requests, keeps the last answer's headers (Retry-After...), and stops
+    any next page or redirect leading off the API's origin before python-gitlab follows it: requests strips
+    `Authorization` on a cross-host redirect but not python-gitlab's PRIVATE-TOKEN, and python-gitlab follows
+    `Link: rel="next"` wherever it points."""
+
+    def __init__(self, base_url: str = "") -> None:
         self.requests = 0
         self.headers: Mapping[str, str] = {}
+        self.origin = _origin(base_url) if base_url else None
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         self.requests += 1
         self.headers = response.headers
+        if self.origin is not None:
+            onward = [response.links.get("next", {}).get("url")]
+            if response.is_redirect:
+                onward.append(requests.compat.urljoin(response.url, response.headers.get("location", "")))
+            for url in filter(None, onward):
+                if _origin(url) != self.origin:
+                    raise _ForeignHost(f"refused to follow {_origin(url)[1] or url!r}: the forge pointed a next page "
+                                       f"or a redirect off its API host {self.origin[1]}")
         return response
 
 
@@ -249,7 +271,7 @@ class _Clients:
     def get(self) -> _Crawl:
         crawl: _Crawl | None = getattr(self._local, "crawl", None)
         if crawl is None:
-            meter = _Meter()
+            meter = _Meter(self.base)
             session = requests.Session()
             session.hooks["response"].append(meter)
             adapter = self.adapter

@@ -15,7 +15,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-import pytest
 
 from crawler.forges.base import KnownRepo, KnownState, Target
 from crawler.forges.github import GitHubAdapter
@@ -236,16 +235,16 @@ def test_github_refuses_links_redirects_and_urls_to_another_host():
     assert other.seen == []  # refused, not merely stripped: the other host heard nothing at all
 
 
-@pytest.mark.xfail(strict=True, reason="python-gitlab follows a Link to another host with PRIVATE-TOKEN: "
-                   "crawler/forges/gitlab.py must check next-page URLs (see docs/operations.md)")
 def test_gitlab_never_sends_its_token_to_another_host():
     other = Recorder()
     try:
         with SimForge(fixture_world()) as forge, Front(forge, hostile_to=other.url) as front:
             target = Target("gitlab.example.org", "gitlab", front.api_url("gitlab.example.org"), "ministere",
                             GL_TOKEN)
-            GitLabAdapter(per_page=2).crawl(target, KnownState())
+            result = GitLabAdapter(per_page=2).crawl(target, KnownState())
     finally:
         other.close()
     leaked = [path for path, headers in other.seen if headers.get("private-token") or headers.get("authorization")]
     assert leaked == []
+    assert other.seen == []  # not even an anonymous request: the next page was refused
+    assert result.status.value == "failed" and not result.complete and "refused to follow" in result.error
