@@ -30,7 +30,7 @@ from index.records import (
     OutcomeStatus,
     utcnow,
 )
-from index.state import load_known_repos, load_validators
+from index.state import load_known_repos, load_validators, repository_counts
 from index.upsert import (
     StoredOutcome,
     finish_run,
@@ -160,6 +160,24 @@ def _known(engine: Engine, host: str, login: str, validators: dict[str, HttpVali
 
 DEFAULT_WORKERS = 8  # accounts crawled at once, all forges together
 DEFAULT_PER_HOST = 2  # accounts crawled at once on one forge host: forges ask for little concurrency
+# GitHub's secondary limits allow up to 100 concurrent requests, and a re-crawl is mostly free 304s
+PER_HOST_BY_KIND = {"github": 6}
+UNKNOWN_SIZE = 10**9  # a never-crawled whole forge may be the biggest unit: start it early
+
+
+def _biggest_first(engine: Engine, units: list[Unit]) -> list[Unit]:
+    """Largest accounts first (by what the index last saw; whole forges never crawled first of all), plan order
+    otherwise: the run then ends soon after its longest unit, instead of starting it last."""
+    with transaction(engine) as session:
+        counts = repository_counts(session)
+
+    def size(unit: Unit) -> int:
+        known = counts.get((unit.forge.host, unit.login.lower()))
+        if known is not None:
+            return known
+        return UNKNOWN_SIZE if unit.owner is None else 0
+
+    return sorted(units, key=size, reverse=True)  # stable: ties keep the plan's order
 
 
 def run_crawl(
@@ -172,11 +190,12 @@ def run_crawl(
     stop: threading.Event | None = None,
     on_unit_done: Callable[[Unit, AccountCrawl], None] | None = None,
     workers: int = DEFAULT_WORKERS,
-    per_host: int = DEFAULT_PER_HOST,
+    per_host: int | None = None,
 ) -> RunSummary:
     """Crawl `units` (default: the whole plan) and store each as it completes.
 
-    Accounts are crawled by a pool of `workers` threads, at most `per_host` at once on one host, each thread with
+    Accounts are crawled by a pool of `workers` threads, biggest first, at most `per_host` at once on one host
+    (default: PER_HOST_BY_KIND, else DEFAULT_PER_HOST), each thread with
     adapters of its own (the forge clients are not thread-safe). Results are stored by this thread only, one
     transaction per account, so the index sees one writer. On `stop` (or Ctrl-C) no new account is started; the
     ones in flight finish and are stored whole.
@@ -190,7 +209,11 @@ def run_crawl(
     run_id = start_run(engine, trigger)
     summary = RunSummary(run_id=run_id, status="running")
     local = threading.local()
-    pending = list(units)
+    pending = _biggest_first(engine, units)
+
+    def limit(unit: Unit) -> int:
+        return per_host or PER_HOST_BY_KIND.get(unit.forge.kind, DEFAULT_PER_HOST)
+
     running: dict[Future[AccountCrawl], Unit] = {}
     active: Counter[str] = Counter()
     unreachable_streak: Counter[str] = Counter()
@@ -218,7 +241,7 @@ def run_crawl(
                     continue
                 if len(running) >= workers:
                     break
-                if active[unit.forge.host] < per_host:
+                if active[unit.forge.host] < limit(unit):
                     pending.remove(unit)
                     active[unit.forge.host] += 1
                     running[pool.submit(crawl_in_thread, unit)] = unit

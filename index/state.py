@@ -41,3 +41,18 @@ def load_known_repos(session: Session, host: str, login: str) -> list[KnownRepoR
         .where(Forge.host == host, Account.login_key == login.strip("/").lower(), Repository.gone_at.is_(None))
     ).all()
     return [KnownRepoRow(*row) for row in rows]
+
+
+def repository_counts(session: Session) -> dict[tuple[str, str], int]:
+    """Repositories the index holds per (forge host, account login in lower case): lets the runner start the
+    biggest accounts first, so that the longest unit does not start last."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(Forge.host, Account.login_key, func.count(Repository.id))
+        .join(Account, Account.forge_id == Forge.id)
+        .join(Repository, Repository.account_id == Account.id)
+        .where(Repository.gone_at.is_(None))
+        .group_by(Forge.host, Account.login_key)
+    ).all()
+    return {(host, login): count for host, login, count in rows}

@@ -46,6 +46,7 @@ class HostIndex:
     by_old_path: dict[str, SimRepo] = field(default_factory=dict)
     account_by_old: dict[str, SimAccount] = field(default_factory=dict)
     account_by_id: dict[int, SimAccount] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)  # paths confirmed absent at this key: no rebuild per miss
 
 
 _INDEXES: dict[int, HostIndex] = {}
@@ -90,6 +91,8 @@ def repos_in(world: World, sim: SimHost, namespace: str) -> list[SimRepo]:
 def find_repo(world: World, sim: SimHost, full_name: str) -> tuple[SimRepo | None, bool]:
     """(repo, moved): moved is True when `full_name` is an old path of the repo."""
     wanted = full_name.lower()
+    if wanted in host_index(world, sim).missing:  # e.g. a fork's parent outside the world: asked again and again
+        return None, False
     for rebuild in (False, True):
         index = host_index(world, sim, rebuild=rebuild)
         repo = index.by_path.get(wanted)
@@ -98,6 +101,7 @@ def find_repo(world: World, sim: SimHost, full_name: str) -> tuple[SimRepo | Non
         old = index.by_old_path.get(wanted)
         if old is not None and wanted in (p.lower() for p in old.previous_full_names) and old.id in sim.repos:
             return old, True
+    index.missing.add(wanted)
     return None, False
 
 

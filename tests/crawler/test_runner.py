@@ -99,8 +99,8 @@ def test_stop_event_interrupts_between_units(tmp_path, engine):
     def after(unit, _crawl):
         stop.set()
 
-    summary = run_crawl(engine, config, adapters={"github": lambda: github}, stop=stop, on_unit_done=after,
-                        workers=1)
+    summary = run_crawl(engine, config, plan(config, forge="github.com"), adapters={"github": lambda: github},
+                        stop=stop, on_unit_done=after, workers=1)
     assert summary.status == "interrupted" and github.seen == [("github.com", "etalab")]
     with transaction(engine) as session:
         assert [r.full_name for r in session.scalars(select(Repository))] == ["etalab/a"]  # first unit kept
@@ -155,3 +155,17 @@ def test_unreachable_host_is_not_hammered(tmp_path, engine):
         errors = [e for (e,) in session.execute(select(AccountOutcome.error).order_by(AccountOutcome.id))]
     assert errors[0] == "cannot resolve github.com: DNS lookup failed"
     assert errors[-1].startswith("not tried: github.com was unreachable for 3 accounts in a row")
+
+
+def test_biggest_known_accounts_and_new_whole_forges_start_first(tmp_path, engine):
+    config = _config(tmp_path)
+    github = ScriptedAdapter({
+        ("github.com", "etalab"): crawl("etalab", [repo(1, "a")]),
+        ("github.com", "dinum"): crawl("dinum", [repo(i, f"r{i}", owner="dinum") for i in range(2, 6)]),
+    })
+    run_crawl(engine, config, plan(config, forge="github.com"), adapters={"github": lambda: github}, workers=1)
+    order = []
+    run_crawl(engine, config, adapters={"github": lambda: github}, workers=1,
+              on_unit_done=lambda unit, _c: order.append(unit.label))
+    assert order == ["git.example.org (whole forge)", "code.example.org (whole forge)", "github.com/dinum",
+                     "github.com/etalab"]
