@@ -154,7 +154,7 @@ def _known(engine: Engine, host: str, login: str, validators: dict[str, HttpVali
     return KnownState(
         validators=validators,
         repos={r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at, r.signals_at,
-                                     r.license_spdx, r.language, r.watchers) for r in rows},
+                                     r.license_spdx, r.language, r.watchers, r.parent_url) for r in rows},
     )
 
 

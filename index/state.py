@@ -22,6 +22,7 @@ class KnownRepoRow:
     license_spdx: str | None
     language: str | None
     watchers: int | None
+    parent_url: str | None
 
 
 def load_validators(session: Session, host: str) -> dict[str, HttpValidator]:
@@ -35,7 +36,8 @@ def load_known_repos(session: Session, host: str, login: str) -> list[KnownRepoR
     """Repositories the index holds for an account (gone ones excluded)."""
     rows = session.execute(
         select(Repository.forge_repo_id, Repository.full_name, Repository.pushed_at, Repository.updated_at,
-               Repository.signals_at, Repository.license_spdx, Repository.language, Repository.watchers)
+               Repository.signals_at, Repository.license_spdx, Repository.language, Repository.watchers,
+               Repository.parent_url)
         .join(Account, Account.id == Repository.account_id)
         .join(Forge, Forge.id == Repository.forge_id)
         .where(Forge.host == host, Account.login_key == login.strip("/").lower(), Repository.gone_at.is_(None))

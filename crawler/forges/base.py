@@ -28,6 +28,7 @@ class KnownRepo:
     license_spdx: str | None = None  # as stored: an adapter that skips a detail request hands these back
     language: str | None = None
     watchers: int | None = None
+    parent_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -265,8 +265,9 @@ class _Crawl:
                     known = self.known.repos.get(record.forge_id)
                     if self._needs_details(record, known):
                         stale.append(record.full_name)
-                    elif known is not None:  # REST lists no subscriber count: keep the stored one
-                        self.records[record.forge_id] = dataclasses.replace(record, watchers=known.watchers)
+                    elif known is not None:  # REST lists no subscriber count nor fork parent: keep the stored ones
+                        self.records[record.forge_id] = dataclasses.replace(
+                            record, watchers=known.watchers, parent_url=record.parent_url or known.parent_url)
                 if response.headers.get("etag"):
                     self.validators[key] = HttpValidator(key, response.headers["etag"],
                                                          response.headers.get("last-modified"),

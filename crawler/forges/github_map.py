@@ -65,7 +65,8 @@ def repo_from_rest(item: dict[str, Any]) -> RepositoryRecord:
         visibility=_visibility(item.get("visibility"), item.get("private")),
         description=item.get("description") or None,
         homepage=item.get("homepage") or None,
-        default_branch=item.get("default_branch"),
+        # REST names a default branch even for an empty repository; GraphQL (and git) has none: say none
+        default_branch=item.get("default_branch") if item.get("pushed_at") is not None else None,
         language=item.get("language"),
         topics=tuple(item.get("topics") or ()),
         stars=int(item.get("stargazers_count") or 0),
