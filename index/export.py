@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,14 @@ def build_files(
     model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None
 ) -> dict[str, tuple[bytes, int | None]]:
     """Every exported file: relative path -> (bytes, rows). Pure: no I/O, no clock."""
+    return {name: (data, rows) for name, data, rows in iter_files(model, generated_at, ministry_ids)}
+
+
+def iter_files(
+    model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, bytes, int | None]]:
+    """The exported files one at a time, (relative path, bytes, rows), so that the export never holds them all
+    in memory (at ten times code.gouv.fr's size they weigh hundreds of MB). Pure: no I/O, no clock."""
     repos = sorted(model.repositories, key=lambda r: r.sort_key)
     accounts = sorted(model.accounts, key=account_sort_key)
     repos_by_account: dict[int, list[ExportedRepository]] = defaultdict(list)
@@ -266,28 +275,25 @@ def build_files(
     repo_rows = [repository_json(r) for r in repos]
     account_rows = [account_json(a, repos_by_account.get(a.id, [])) for a in accounts]
     ministries = ministries_json(accounts, repos_by_account, ministry_ids or {})
-    files: dict[str, tuple[bytes, int | None]] = {
-        "repositories.json": (json_document({**head, "repositories": repo_rows}), len(repo_rows)),
-        "repositories.csv": (csv_table(REPOSITORY_CSV_COLUMNS, (flatten(r) for r in repo_rows)), len(repo_rows)),
-        "organisations.json": (json_document({**head, "organisations": account_rows}), len(account_rows)),
-        "organisations.csv": (
-            csv_table(ORGANISATION_CSV_COLUMNS, (flatten(a) for a in account_rows)), len(account_rows)
-        ),
-        "ministries.json": (json_pretty({**head, "ministries": ministries}), len(ministries)),
-        "stats.json": (json_pretty({**head, **stats_json(model, repos, repos_by_account)}), None),
-    }
+    yield "repositories.json", json_document({**head, "repositories": repo_rows}), len(repo_rows)
+    yield "repositories.csv", csv_table(REPOSITORY_CSV_COLUMNS, (flatten(r) for r in repo_rows)), len(repo_rows)
+    del repo_rows
+    yield "organisations.json", json_document({**head, "organisations": account_rows}), len(account_rows)
+    yield ("organisations.csv", csv_table(ORGANISATION_CSV_COLUMNS, (flatten(a) for a in account_rows)),
+           len(account_rows))
+    yield "ministries.json", json_pretty({**head, "ministries": ministries}), len(ministries)
+    yield "stats.json", json_pretty({**head, **stats_json(model, repos, repos_by_account)}), None
     for name, (data, rows) in codegouvfr_files(repos, accounts, repos_by_account).items():
-        files[f"codegouvfr/{name}"] = (data, rows)
+        yield f"codegouvfr/{name}", data, rows
     for schema in sorted(SCHEMAS.glob("*.schema.json")):
-        files[f"schemas/{schema.name}"] = (schema.read_bytes(), None)
-    return files
+        yield f"schemas/{schema.name}", schema.read_bytes(), None
 
 
 def export_index(
     engine: Engine, out_dir: Path, *, now: dt.datetime | None = None, gzip: bool = True,
     ministry_ids: Mapping[str, str] | None = None, status: bool = True,
 ) -> ExportReport:
-    """Write the export into `out_dir`: every file built first, then all put in place atomically.
+    """Write the export into `out_dir`: every file written aside as it is built, then all put in place at once.
 
     `now` (UTC-aware) is the export's date: it is `generated_at`, and the day `ignored_since` is compared with.
     `ministry_ids` maps a ministry's name to its pso_id (config/ministries.yml, inverted) for ministries.json.
@@ -304,35 +310,46 @@ def export_index(
         model = read_model(engine, now.astimezone(dt.UTC).date())
     except SQLAlchemyError as exc:
         raise IndexDatabaseError(f"cannot read the index: {str(exc).splitlines()[0]}") from exc
-    files = build_files(model, generated_at, ministry_ids)
-    json_names = [n for n in files if n.endswith(".json") and not n.startswith("schemas/")]
-    if gzip:
-        for name in json_names:
-            data, rows = files[name]
-            files[f"{name}.gz"] = (gzip_bytes(data), rows)
     out_dir = Path(out_dir)
-    stale: set[Path] = set()
-    if status:
-        from index.status import load_status
-        from index.status_html import build_files as build_status_files
+    written: list[ExportedFile] = []
+    # zlib releases the GIL: each .gz is compressed on a second thread while the next file is being built
+    packer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gzip")
+    packing: list[tuple[str, int | None, Future[bytes]]] = []
 
-        status_root = out_dir / "status"
-        for name, data in build_status_files(load_status(engine, now=now)).items():
-            files[f"status/{name}"] = (data, None)
-        if status_root.is_dir():  # pages of accounts or ministries no longer reported
-            stale = {p for p in status_root.rglob("*") if p.is_file() and p.suffix in (".json", ".html")}
-            stale -= {out_dir / name for name in files}
-    written = []
-    with AtomicFileSet() as file_set:
-        if not gzip:  # a .gz left by an earlier export would no longer match its JSON
-            for name in json_names:
-                file_set.remove(out_dir / f"{name}.gz")
-        for name in sorted(files):
-            data, rows = files[name]
+    def drain(keep: int) -> None:
+        while len(packing) > keep:
+            gz_name, gz_rows, future = packing.pop(0)
+            packed = future.result()
+            file_set.write_bytes(out_dir / gz_name, packed)
+            written.append(ExportedFile(gz_name, len(packed), gz_rows))
+
+    with packer, AtomicFileSet() as file_set:
+        for name, data, rows in iter_files(model, generated_at, ministry_ids):
             file_set.write_bytes(out_dir / name, data)
             written.append(ExportedFile(name, len(data), rows))
-        for path in sorted(stale):
-            file_set.remove(path)
+            if name.endswith(".json") and not name.startswith("schemas/"):
+                if gzip:
+                    drain(keep=0)  # at most one file waits for its twin: memory stays bounded
+                    packing.append((f"{name}.gz", rows, packer.submit(gzip_bytes, data)))
+                else:  # a .gz left by an earlier export would no longer match its JSON
+                    file_set.remove(out_dir / f"{name}.gz")
+            del data
+        drain(keep=0)
+        if status:
+            from index.status import load_status
+            from index.status_html import build_files as build_status_files
+
+            status_root = out_dir / "status"
+            produced = set()
+            for name, data in build_status_files(load_status(engine, now=now)).items():
+                file_set.write_bytes(status_root / name, data)
+                written.append(ExportedFile(f"status/{name}", len(data), None))
+                produced.add(status_root / name)
+            if status_root.is_dir():  # pages of accounts or ministries no longer reported
+                for path in sorted(status_root.rglob("*")):
+                    if path.is_file() and path.suffix in (".json", ".html") and path not in produced:
+                        file_set.remove(path)
+    written.sort(key=lambda f: f.path)
     return ExportReport(
         out_dir=out_dir, generated_at=generated_at, repositories=len(model.repositories),
         accounts=len(model.accounts), seconds=round(time.perf_counter() - started, 3), files=written,

@@ -72,7 +72,7 @@ def json_pretty(document: Mapping[str, Any]) -> bytes:
 
 def gzip_bytes(data: bytes) -> bytes:
     """gzip with mtime=0 and no file name: the same input always compresses to the same bytes."""
-    return gzip.compress(data, compresslevel=9, mtime=0)
+    return gzip.compress(data, compresslevel=6, mtime=0)  # 9 costs ~3x the time for ~2% smaller files
 
 
 def csv_cell(value: Any) -> str:
