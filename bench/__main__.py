@@ -13,13 +13,14 @@ HERE = Path(__file__).parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    from crawler.runner import DEFAULT_PER_HOST, DEFAULT_WORKERS
+    from crawler.runner import DEFAULT_PER_HOST, DEFAULT_WORKERS, PER_HOST_BY_KIND
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--scales", default="1", help="comma-separated seed scales, e.g. 1,10")
     parser.add_argument("--latency", type=float, default=50.0, help="simulated latency per request, ms")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="accounts crawled at once")
-    parser.add_argument("--per-host", type=int, default=DEFAULT_PER_HOST, help="accounts at once per host")
+    parser.add_argument("--per-host", type=int, default=None,
+                        help=f"accounts at once per host (default: the runner's, {PER_HOST_BY_KIND} else {DEFAULT_PER_HOST})")
     parser.add_argument("--baseline-scales", default="1",
                         help="scales at which the code.gouv.fr-like baseline also runs ('' for none)")
     parser.add_argument("--sample", type=float, default=None,

@@ -51,7 +51,7 @@ def forge_figures(stats: dict[str, dict[str, int]], kinds: dict[str, str], repos
             "share_304": round(not_modified / max(1, requests), 4)}
 
 
-def run_scale(scale: float, latency_ms: float, *, workers: int, per_host: int, baseline: bool,
+def run_scale(scale: float, latency_ms: float, *, workers: int, per_host: int | None, baseline: bool,
               sample: float | None = None, workdir: Path | None = None, inline: bool = False,
               echo: Any = print) -> dict[str, Any]:
     """Every step at one scale; `workdir` keeps the index, configuration and export (else a temporary folder).

@@ -19,7 +19,7 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def crawl_step(db_url: str, config_path: str, workers: int, per_host: int) -> dict[str, Any]:
+def crawl_step(db_url: str, config_path: str, workers: int, per_host: int | None) -> dict[str, Any]:
     """Our crawler: `crawler.runner.run_crawl` over every configured account."""
     from crawler.config import load_config
     from crawler.runner import run_crawl
@@ -38,14 +38,14 @@ def crawl_step(db_url: str, config_path: str, workers: int, per_host: int) -> di
             "adapter_requests": summary.requests, "adapter_not_modified": summary.not_modified}
 
 
-def baseline_step(config_path: str, workers: int, per_host: int) -> dict[str, Any]:
+def baseline_step(config_path: str, workers: int, per_host: int | None) -> dict[str, Any]:
     """The reference crawler of bench/baseline.py (stores nothing: its cost is all on the forge side)."""
     from bench.baseline import crawl_all
     from crawler.config import load_config
 
     config = load_config(Path(config_path))
     started = time.perf_counter()
-    result = crawl_all(config, workers=workers, per_host=per_host)
+    result = crawl_all(config, workers=workers, per_host=per_host or 2)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "peak_rss_mb": _peak_mb(), **result}
 
