@@ -43,6 +43,7 @@ from urllib.parse import quote
 import httpx
 
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
+from crawler.forges.common import PUBLICCODE, parse_time, tree_flags
 from crawler.forges.http import ForeignURL, ForgeHttp, HttpStatusError, SystemClock, TokenPool, TransientError
 from crawler.forges.licences import from_gitlab
 from crawler.forges.publiccode import parse_publiccode
@@ -65,28 +66,12 @@ SIGNALS_TTL = dt.timedelta(hours=24)
 ACTIVITY_WINDOW = dt.timedelta(days=365)
 GOGS_COMMITS = 300  # commits asked of Gogs in one request (it cannot page)
 MAX_COMMIT_PAGES = 20  # Gitea: 1,000 commits in a year are read at most; past that the count is a floor
-README = ("readme",)
-LICENSE = ("license", "licence", "copying", "unlicense")
-CONTRIBUTING = ("contributing",)
-CHANGELOG = ("changelog", "changes", "history", "news")
-PUBLICCODE = ("publiccode.yml", "publiccode.yaml")
 EMPTY_SIGNALS = RepositorySignals(commits_365d=0, contributors_365d=0, releases_count=0, has_readme=False,
                                   has_license=False, has_contributing=False, has_changelog=False,
                                   has_publiccode=False)
 
 
 # pure mapping --------------------------------------------------------------------------------------------------
-def parse_time(value: Any) -> dt.datetime | None:
-    """"2024-05-02T10:00:00+02:00" / "...Z" → UTC; Go's zero time ("0001-01-01T00:00:00Z") → None."""
-    if not isinstance(value, str) or not value or value.startswith("0001-01-01"):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-
-
 def licence_of(data: Mapping[str, Any]) -> str | None:
     """`licenses` (SPDX ids) → one SPDX id of our vocabulary, "Other" when unknown, None when absent or empty.
 
@@ -164,17 +149,6 @@ def repo_to_record(data: Mapping[str, Any], *, signals: RepositorySignals | None
         license_spdx=licence_of(data),
         signals=EMPTY_SIGNALS if empty and signals is None else signals,
     )
-
-
-def tree_flags(names: list[str]) -> dict[str, bool]:
-    """Root file names → the has_* signals (case-insensitive prefixes, as forges display them)."""
-    lower = [n.lower() for n in names]
-
-    def has(prefixes: tuple[str, ...]) -> bool:
-        return any(n.startswith(prefixes) for n in lower)
-
-    return {"has_readme": has(README), "has_license": has(LICENSE), "has_contributing": has(CONTRIBUTING),
-            "has_changelog": has(CHANGELOG), "has_publiccode": any(n in PUBLICCODE for n in lower)}
 
 
 def _account(data: Mapping[str, Any], kind: AccountKind, web_root: str) -> AccountRecord:

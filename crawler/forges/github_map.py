@@ -7,10 +7,10 @@ index keeps what it had.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from crawler.forges import licences
+from crawler.forges.common import CHANGELOG, CONTRIBUTING, LICENSE, PUBLICCODE, README, parse_time
 from crawler.forges.publiccode import parse_publiccode
 from index.records import AccountKind, AccountRecord, RepositoryRecord, RepositorySignals, Visibility
 
@@ -34,12 +34,6 @@ fragment Repo on Repository {
   latestRelease { publishedAt }
 }
 """
-
-
-def parse_time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
 
 
 def _visibility(value: str | None, private: bool | None = None) -> Visibility:
@@ -94,12 +88,7 @@ def _dig(data: Any, *path: str) -> Any:
     return data
 
 
-ROOT_FILES = {
-    "readme": ("readme",),
-    "license": ("license", "licence", "copying", "unlicense"),
-    "contributing": ("contributing",),
-    "changelog": ("changelog", "changes", "history", "news"),
-}
+ROOT_FILES = {"readme": README, "license": LICENSE, "contributing": CONTRIBUTING, "changelog": CHANGELOG}
 
 
 def signals_from_graphql(node: dict[str, Any]) -> RepositorySignals:
@@ -115,7 +104,7 @@ def signals_from_graphql(node: dict[str, Any]) -> RepositorySignals:
         return any(n.startswith(prefix) for n in names for prefix in ROOT_FILES[kind])
 
     has_publiccode = None if names is None and not node.get("isEmpty") else bool(
-        names and any(n in ("publiccode.yml", "publiccode.yaml") for n in names))
+        names and any(n in PUBLICCODE for n in names))
     blob = node.get("publiccode")
     publiccode = parse_publiccode(blob.get("text")) if isinstance(blob, dict) and blob.get("text") is not None else None
     return RepositorySignals(

@@ -46,6 +46,7 @@ import requests
 from gitlab.exceptions import GitlabAuthenticationError, GitlabError
 
 from crawler.forges.base import Clock, KnownRepo, KnownState, Target
+from crawler.forges.common import PUBLICCODE, parse_time, tree_flags
 from crawler.forges.licences import from_gitlab
 from crawler.forges.publiccode import parse_publiccode
 from index.records import (
@@ -62,11 +63,6 @@ from index.records import (
 T = TypeVar("T")
 SIGNALS_TTL = dt.timedelta(hours=24)
 ACTIVITY_WINDOW = dt.timedelta(days=365)
-README = ("readme",)
-LICENSE = ("license", "licence", "copying", "unlicense")
-CONTRIBUTING = ("contributing",)
-CHANGELOG = ("changelog", "changes", "history", "news")
-PUBLICCODE = ("publiccode.yml", "publiccode.yaml")
 DETAIL_WORKERS = 8
 EMPTY_SIGNALS = RepositorySignals(commits_365d=0, contributors_365d=0, releases_count=0, has_readme=False,
                                   has_license=False, has_contributing=False, has_changelog=False,
@@ -74,17 +70,6 @@ EMPTY_SIGNALS = RepositorySignals(commits_365d=0, contributors_365d=0, releases_
 
 
 # pure mapping --------------------------------------------------------------------------------------------------
-def parse_time(value: Any) -> dt.datetime | None:
-    """GitLab timestamps ("2020-04-27T06:13:22.642Z", "2024-06-28T03:44:20-07:00") → UTC-aware datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-
-
 def licence_of(data: Mapping[str, Any]) -> str | None:
     """SPDX id from a `?license=true` project body; None when absent or when GitLab detected no licence."""
     licence = data.get("license")
@@ -139,17 +124,6 @@ def project_to_record(
         license_spdx=licence_of(data),
         signals=signals,
     )
-
-
-def tree_flags(names: list[str]) -> dict[str, bool]:
-    """Root file names → the has_* signals (case-insensitive prefixes, as forges display them)."""
-    lower = [n.lower() for n in names]
-
-    def has(prefixes: tuple[str, ...]) -> bool:
-        return any(n.startswith(prefixes) for n in lower)
-
-    return {"has_readme": has(README), "has_license": has(LICENSE), "has_contributing": has(CONTRIBUTING),
-            "has_changelog": has(CHANGELOG), "has_publiccode": any(n in PUBLICCODE for n in lower)}
 
 
 # plumbing ------------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from crawler.forges.base import KnownRepo, KnownState, Target
-from crawler.forges.gitea import EMPTY_SIGNALS, GiteaAdapter, licence_of, main_language, parse_time
+from crawler.forges.common import parse_time
+from crawler.forges.gitea import EMPTY_SIGNALS, GiteaAdapter, licence_of, main_language
 from crawler.simforge.seed import fixture_world
 from crawler.simforge.server import Fault, SimForge
 from index.records import AccountCrawl, AccountKind, OutcomeStatus, Visibility

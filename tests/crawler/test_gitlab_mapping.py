@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.forges.gitlab import licence_of, main_language, parse_time, project_to_record, tree_flags
+from crawler.forges.common import parse_time, tree_flags
+from crawler.forges.gitlab import licence_of, main_language, project_to_record
 from index.records import Visibility
 
 FORGEDATA = Path("/work/shared/forgedata")
