@@ -311,6 +311,7 @@ def export_index(
     except SQLAlchemyError as exc:
         raise IndexDatabaseError(f"cannot read the index: {str(exc).splitlines()[0]}") from exc
     out_dir = Path(out_dir)
+    counts = (len(model.repositories), len(model.accounts))
     written: list[ExportedFile] = []
     # zlib releases the GIL: each .gz is compressed on a second thread while the next file is being built
     packer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gzip")
@@ -337,11 +338,12 @@ def export_index(
         drain(keep=0)
         if status:
             from index.status import load_status
-            from index.status_html import build_files as build_status_files
+            from index.status_html import iter_files as iter_status_files
 
             status_root = out_dir / "status"
             produced = set()
-            for name, data in build_status_files(load_status(engine, now=now)).items():
+            del model  # the status report reads the index again: let the export's rows go first
+            for name, data in iter_status_files(load_status(engine, now=now)):
                 file_set.write_bytes(status_root / name, data)
                 written.append(ExportedFile(f"status/{name}", len(data), None))
                 produced.add(status_root / name)
@@ -351,6 +353,6 @@ def export_index(
                         file_set.remove(path)
     written.sort(key=lambda f: f.path)
     return ExportReport(
-        out_dir=out_dir, generated_at=generated_at, repositories=len(model.repositories),
-        accounts=len(model.accounts), seconds=round(time.perf_counter() - started, 3), files=written,
+        out_dir=out_dir, generated_at=generated_at, repositories=counts[0],
+        accounts=counts[1], seconds=round(time.perf_counter() - started, 3), files=written,
     )

@@ -9,6 +9,7 @@ removed afterwards.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -195,18 +196,24 @@ def ministry_summary(ministry: dict[str, Any]) -> dict[str, Any]:
 
 def build_files(data: StatusData) -> dict[str, bytes]:
     """Every file of status/, relative path -> bytes. Pure: no I/O."""
+    return dict(iter_files(data))
+
+
+def iter_files(data: StatusData) -> Iterator[tuple[str, bytes]]:
+    """The files of status/ one at a time (the export writes each before building the next). Pure: no I/O."""
     overview = document(data, data.accounts, detail=False)
-    files = {"index.json": json_document(overview), "index.html": render_index(overview).encode("utf-8")}
+    yield "index.json", json_document(overview)
+    yield "index.html", render_index(overview).encode("utf-8")
+    del overview
     for entry in data.accounts:
         doc = document(data, [entry], scope="account", value=entry["url"])
-        files[entry["status_file"]] = json_document(doc)
+        yield entry["status_file"], json_document(doc)
     for ministry in ministries(data.accounts):
         members = [a for a in data.accounts if a["ministry"] == ministry["name"]]
         doc = document(data, members, scope="ministry", value=ministry["name"])
         doc["ministries"] = [ministry]  # the slug chosen among all ministries
-        files[ministry["file"]] = json_document(doc)
-        files[ministry["page"]] = render_ministry(doc, ministry).encode("utf-8")
-    return files
+        yield ministry["file"], json_document(doc)
+        yield ministry["page"], render_ministry(doc, ministry).encode("utf-8")
 
 
 def write_status_files(data: StatusData, out_dir: Path) -> list[Path]:
