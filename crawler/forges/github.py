@@ -43,7 +43,14 @@ from crawler.forges.http import (
     TransientError,
 )
 from crawler.secrets import redact
-from index.records import AccountCrawl, AccountRecord, HttpValidator, OutcomeStatus, RepositoryRecord
+from index.records import (
+    AccountCrawl,
+    AccountRecord,
+    HttpValidator,
+    OutcomeStatus,
+    RepositoryRecord,
+    Visibility,
+)
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +223,9 @@ class _Crawl:
             page = connection.get("pageInfo") or {}
             if not page.get("hasNextPage"):
                 self.complete = True
+                # count public repositories, as REST's `public_repos` does: the token may see private ones too
+                public = sum(1 for r in self.records.values() if r.visibility == Visibility.PUBLIC)
+                self.account = dataclasses.replace(self.account, repositories_count=public)
                 return
             cursor = page.get("endCursor")
 
