@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv and install codeindex with its dev tools
 
 run: $(STAMP) ## crawl the configured accounts into ./codeindex.sqlite and export JSON to ./export
-	$(BIN)/codeindex --db $(DB) crawl
+	@# exit 1 = some accounts failed (stored with their cause): still export; 2 = bad config or database: stop
+	$(BIN)/codeindex --db $(DB) crawl || test $$? -eq 1
 	$(BIN)/codeindex --db $(DB) export --out $(OUT)
 
 demo: $(STAMP) ## offline demo: simulated forge seeded with the real 2021 data, crawl, export
