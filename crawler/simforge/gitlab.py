@@ -12,10 +12,8 @@ recordings in shared/forgedata/gitlab-*; see forge-api-notes §2, §3.2 and §5.
   integer `Retry-After` and the text body `Retry later`. Option `gitlab_clock` (a `time.time`-like callable) lets
   tests move time instead of sleeping.
 
-Options (SimForge.options) are read from `req.options` when the server provides it, else from
-`req.state.extra["options"]`, `world.options` or `req.state.extra` itself (per host).
-Listings never scan the world: `_Index` groups project ids by namespace and is rebuilt only when the host's
-repository or account count (or an optional `generation` attribute) changes.
+Options are SimForge.options (`req.options`). Listings never scan the world: `gitlab_render.Index` groups project
+ids by namespace and is rebuilt only when the world's revision or the host's repository or account count changes.
 """
 
 from __future__ import annotations
@@ -26,33 +24,36 @@ import email.utils
 import hashlib
 import math
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from crawler.forges.licences import LICENCES
+from crawler.simforge.gitlab_render import (
+    API,
+    Index,
+    basic_project,
+    group_json,
+    host_index,
+    languages,
+    namespace_json,
+    option,
+    paginate,
+    per_page_arg,
+    project_json,
+    ts,
+    user_json,
+    web_url,
+)
 from crawler.simforge.server import SimRequest, SimResponse
-from crawler.simforge.world import SimAccount, SimHost, SimRepo
+from crawler.simforge.world import SimAccount, SimRepo
 
-API = "/api/v4"
-TOTALS_LIMIT = 10_000
 CACHE_MIN = 2_000
-_INDEX_LOCK = threading.Lock()
 
 
 # options, auth, throttle ---------------------------------------------------------------------------------------
-def _opt(req: SimRequest, name: str, default: Any = None) -> Any:
-    for options in (getattr(req, "options", None), req.state.extra.get("options"),
-                    getattr(req.world, "options", None), req.state.extra):
-        if options and name in options:
-            return options[name]
-    return default
-
-
 def _now(req: SimRequest) -> float:
-    clock: Callable[[], float] | None = _opt(req, "gitlab_clock")
+    clock: Callable[[], float] | None = option(req, "gitlab_clock")
     return clock() if clock else time.time()
 
 
@@ -61,12 +62,12 @@ def _authorised(req: SimRequest) -> bool | None:
     token = req.token
     if not token:
         return False
-    allowed = _opt(req, "gitlab_tokens")
+    allowed = option(req, "gitlab_tokens")
     return True if allowed is None or token in allowed else None
 
 
 def _throttle(req: SimRequest) -> tuple[dict[str, str], SimResponse | None]:
-    limit = _opt(req, "gitlab_limit_per_min")
+    limit = option(req, "gitlab_limit_per_min")
     if not limit:
         return {}, None
     now = _now(req)
@@ -89,225 +90,6 @@ def _throttle(req: SimRequest) -> tuple[dict[str, str], SimResponse | None]:
     headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
     headers["Content-Type"] = "text/plain"
     return headers, SimResponse(429, "Retry later\n", headers)
-
-
-# the index -----------------------------------------------------------------------------------------------------
-def _synthetic_id(path: str) -> int:
-    return 50_000_000 + int(hashlib.sha256(path.lower().encode()).hexdigest()[:7], 16)
-
-
-class _Index:
-    """Namespaces and projects of one host, arranged so a listing costs O(its own size)."""
-
-    def __init__(self, host: SimHost, key: tuple[int, ...]):
-        self.key = key
-        self.by_ns: dict[str, list[int]] = {}
-        self.children: dict[str, set[str]] = {}
-        self.ns_path: dict[str, str] = {}  # lower → display path
-        self.ns_id: dict[str, int] = {}
-        self.ns_by_id: dict[int, str] = {}
-        self.by_path: dict[str, int] = {}
-        self.moved: dict[str, int] = {}
-        for account in host.accounts.values():
-            self._add_ns(account.path, account.id)
-        for repo in host.repos.values():
-            ns = repo.namespace.lower()
-            self.by_ns.setdefault(ns, []).append(repo.id)
-            if ns not in self.ns_path:
-                self._add_ns(repo.namespace, None)
-            self.by_path[repo.full_name.lower()] = repo.id
-            for old in repo.previous_full_names:
-                self.moved[old.lower()] = repo.id
-        for ids in self.by_ns.values():
-            ids.sort()
-        self.project_ids = sorted(host.repos)
-
-    def _add_ns(self, path: str, ns_id: int | None) -> None:
-        parts = path.split("/")
-        for depth in range(1, len(parts) + 1):
-            sub = "/".join(parts[:depth])
-            low = sub.lower()
-            if low not in self.ns_path:
-                self.ns_path[low] = sub
-                nid = ns_id if depth == len(parts) and ns_id is not None else _synthetic_id(sub)
-                self.ns_id[low] = nid
-                self.ns_by_id[nid] = low
-            elif depth == len(parts) and ns_id is not None and self.ns_id[low] != ns_id:
-                self.ns_by_id.pop(self.ns_id[low], None)
-                self.ns_id[low] = ns_id
-                self.ns_by_id[ns_id] = low
-            if depth > 1:
-                self.children.setdefault("/".join(parts[: depth - 1]).lower(), set()).add(low)
-
-    def subtree(self, ns: str) -> list[str]:
-        out, stack = [], [ns]
-        while stack:
-            current = stack.pop()
-            out.append(current)
-            stack.extend(sorted(self.children.get(current, ())))
-        return out
-
-
-def _index(req: SimRequest) -> _Index:
-    host = req.world.host(req.host)
-    key = (len(host.repos), len(host.accounts), getattr(host, "generation", 0), getattr(req.world, "revision", 0))
-    index = req.state.extra.get("gitlab_index")
-    if index is None or index.key != key:
-        with _INDEX_LOCK:
-            index = req.state.extra.get("gitlab_index")
-            if index is None or index.key != key:
-                index = _Index(host, key)
-                req.state.extra["gitlab_index"] = index
-                req.state.extra["gitlab_listing_cache"] = {}
-    return index
-
-
-# rendering -----------------------------------------------------------------------------------------------------
-def _ts(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def _web(req: SimRequest, path: str) -> str:
-    return f"https://{req.host}/{path}"
-
-
-def _namespace(req: SimRequest, index: _Index, ns: str) -> dict[str, Any]:
-    host = req.world.host(req.host)
-    path = index.ns_path.get(ns, ns)
-    account = host.account(path)
-    kind = "user" if account is not None and account.kind == "user" else "group"
-    parent = ns.rsplit("/", 1)[0] if "/" in ns else None
-    return {
-        "id": index.ns_id.get(ns, _synthetic_id(ns)),
-        "name": (account.name if account and account.name else path.rsplit("/", 1)[-1]),
-        "path": path.rsplit("/", 1)[-1],
-        "kind": kind,
-        "full_path": path,
-        "parent_id": index.ns_id.get(parent) if parent else None,
-        "avatar_url": account.avatar_url if account else None,
-        "web_url": _web(req, path if kind == "user" else f"groups/{path}"),
-    }
-
-
-def _basic_project(req: SimRequest, index: _Index, repo: SimRepo) -> dict[str, Any]:
-    """GitLab's BasicProjectDetails: the `simple=true` set, also used for `forked_from_project`."""
-    web = _web(req, repo.full_name)
-    ns_name = _namespace(req, index, repo.namespace.lower())["name"]
-    readme = next((n for n in repo.files if n.lower().startswith("readme")), None)
-    return {
-        "id": repo.id, "description": repo.description, "name": repo.name,
-        "name_with_namespace": f"{ns_name} / {repo.name}", "path": repo.name,
-        "path_with_namespace": repo.full_name, "created_at": _ts(repo.created_at),
-        "default_branch": None if repo.empty else repo.default_branch,
-        "tag_list": list(repo.topics), "topics": list(repo.topics),
-        "ssh_url_to_repo": f"git@{req.host}:{repo.full_name}.git", "http_url_to_repo": f"{web}.git",
-        "web_url": web,
-        "readme_url": f"{web}/-/blob/{repo.default_branch}/{readme}" if readme and not repo.empty else None,
-        "forks_count": repo.forks, "avatar_url": None, "star_count": repo.stars,
-        "last_activity_at": _ts(repo.pushed_at or repo.updated_at),
-        "namespace": _namespace(req, index, repo.namespace.lower()),
-    }
-
-
-def _parent(req: SimRequest, index: _Index, repo: SimRepo) -> dict[str, Any] | None:
-    if not repo.fork:
-        return None
-    host = req.world.host(req.host)
-    parent_id = index.by_path.get((repo.parent_full_name or "").lower())
-    parent = host.repos.get(parent_id) if parent_id else None
-    if parent is not None:
-        return _basic_project(req, index, parent)
-    full = repo.parent_full_name or f"unknown/{repo.name}"
-    return {"id": _synthetic_id(full), "name": full.rsplit("/", 1)[-1], "path": full.rsplit("/", 1)[-1],
-            "path_with_namespace": full, "web_url": _web(req, full)}
-
-
-def _project(req: SimRequest, index: _Index, repo: SimRepo, *, license: bool = False,
-             statistics: bool = False) -> dict[str, Any]:
-    """The `Entities::Project` field set a list or a GET returns (the long tail of CI settings left out)."""
-    body = _basic_project(req, index, repo)
-    api = f"{req.base_url}{API}/projects/{repo.id}"
-    licence_file = next((n for n in repo.files if n.upper().startswith(("LICENSE", "LICENCE", "COPYING"))), "LICENSE")
-    body.update({
-        "visibility": repo.visibility, "archived": repo.archived, "empty_repo": repo.empty,
-        "updated_at": _ts(repo.updated_at), "open_issues_count": repo.open_issues,
-        "issues_enabled": True, "merge_requests_enabled": True, "wiki_enabled": True, "jobs_enabled": True,
-        "repository_access_level": "enabled", "issues_access_level": "enabled",
-        "creator_id": 1, "import_status": "none", "shared_runners_enabled": True, "lfs_enabled": True,
-        "request_access_enabled": True, "repository_object_format": "sha1",
-        "marked_for_deletion_on": None, "shared_with_groups": [],
-        "_links": {
-            "self": api, "issues": f"{api}/issues", "merge_requests": f"{api}/merge_requests",
-            "repo_branches": f"{api}/repository/branches", "labels": f"{api}/labels",
-            "events": f"{api}/events", "members": f"{api}/members", "cluster_agents": f"{api}/cluster_agents",
-        },
-    })
-    parent = _parent(req, index, repo)
-    if parent is not None:
-        body["forked_from_project"] = parent
-    if license:
-        key = repo.license_key
-        if key is None:
-            body["license_url"], body["license"] = None, None
-        else:
-            spdx, name = LICENCES.get(key, ("other", "Other"))
-            body["license_url"] = f"{body['web_url']}/-/blob/{repo.default_branch}/{licence_file}"
-            body["license"] = {
-                "key": key, "name": name, "nickname": None,
-                "html_url": f"http://choosealicense.com/licenses/{key}/" if key in LICENCES else None,
-                "source_url": None,
-            }
-    if statistics:
-        body["statistics"] = {"commit_count": len(repo.commits), "storage_size": 1024 * len(repo.files),
-                              "repository_size": 1024 * len(repo.files), "wiki_size": 0, "lfs_objects_size": 0}
-    return body
-
-
-# pagination ----------------------------------------------------------------------------------------------------
-def _per_page(req: SimRequest) -> int:
-    try:
-        value = int(req.arg("per_page") or 20)
-    except ValueError:
-        value = 20
-    return max(1, min(100, value))
-
-
-def _page(req: SimRequest) -> int:
-    try:
-        return max(1, int(req.arg("page") or 1))
-    except ValueError:
-        return 1
-
-
-def _url(req: SimRequest, **changes: Any) -> str:
-    query = {k: v[-1] for k, v in req.query.items()}
-    query.update({k: str(v) for k, v in changes.items()})
-    return f"{req.base_url}{req.path}?{urlencode(query)}"
-
-
-def _paginate(req: SimRequest, items: list[Any], render: Callable[[Any], Any], *,
-              totals: bool = True) -> SimResponse:
-    per_page, page = _per_page(req), _page(req)
-    total = len(items)
-    pages = max(1, math.ceil(total / per_page))
-    chunk = items[(page - 1) * per_page: page * per_page]
-    show_totals = totals and total <= int(_opt(req, "gitlab_totals_limit", TOTALS_LIMIT))
-    headers = {"x-page": str(page), "x-per-page": str(per_page),
-               "x-next-page": str(page + 1) if page < pages else "",
-               "x-prev-page": str(page - 1) if page > 1 else ""}
-    links = []
-    if page > 1:
-        links.append(f'<{_url(req, page=page - 1, per_page=per_page)}>; rel="prev"')
-    if page < pages:
-        links.append(f'<{_url(req, page=page + 1, per_page=per_page)}>; rel="next"')
-    links.append(f'<{_url(req, page=1, per_page=per_page)}>; rel="first"')
-    if show_totals:
-        links.append(f'<{_url(req, page=pages, per_page=per_page)}>; rel="last"')
-        headers.update({"x-total": str(total), "x-total-pages": str(pages)})
-    headers["Link"] = ", ".join(links)
-    return SimResponse(200, [render(item) for item in chunk], headers)
 
 
 # listings ------------------------------------------------------------------------------------------------------
@@ -353,16 +135,16 @@ def _cached_listing(req: SimRequest, key: tuple[Any, ...], build: Callable[[], l
 
 def _listing_key(req: SimRequest, *parts: Any) -> tuple[Any, ...]:
     params = tuple(sorted((k, v[-1]) for k, v in req.query.items() if k not in ("page", "id_after")))
-    return (*parts, params, bool(_authorised(req)), _index(req).key)
+    return (*parts, params, bool(_authorised(req)), host_index(req).key)
 
 
-def _render_list(req: SimRequest, index: _Index) -> Callable[[SimRepo], dict[str, Any]]:
+def _render_list(req: SimRequest, index: Index) -> Callable[[SimRepo], dict[str, Any]]:
     if req.flag("simple"):
-        return lambda r: _basic_project(req, index, r)
-    return lambda r: _project(req, index, r)
+        return lambda r: basic_project(req, index, r)
+    return lambda r: project_json(req, index, r)
 
 
-def _resolve_ns(req: SimRequest, index: _Index, raw: str) -> str | None:
+def _resolve_ns(req: SimRequest, index: Index, raw: str) -> str | None:
     ident = unquote(raw)
     if ident.isdigit():
         return index.ns_by_id.get(int(ident))
@@ -374,31 +156,12 @@ def _account_visible(req: SimRequest, account: SimAccount | None, authorised: bo
     return account is None or authorised or account.visibility == "public"
 
 
-def _group_json(req: SimRequest, index: _Index, ns: str) -> dict[str, Any]:
-    host = req.world.host(req.host)
-    path = index.ns_path[ns]
-    account = host.account(path)
-    parent = ns.rsplit("/", 1)[0] if "/" in ns else None
-    return {
-        "id": index.ns_id[ns], "web_url": _web(req, f"groups/{path}"),
-        "name": account.name if account and account.name else path.rsplit("/", 1)[-1],
-        "path": path.rsplit("/", 1)[-1], "description": (account.description if account else None) or "",
-        "visibility": account.visibility if account else "public", "share_with_group_lock": False,
-        "require_two_factor_authentication": False, "project_creation_level": "developer",
-        "subgroup_creation_level": "owner", "lfs_enabled": True, "default_branch": None,
-        "avatar_url": account.avatar_url if account else None, "request_access_enabled": False,
-        "full_name": " / ".join(p for p in path.split("/")), "full_path": path,
-        "created_at": _ts(account.created_at if account else dt.datetime(2015, 1, 1, tzinfo=dt.UTC)),
-        "parent_id": index.ns_id.get(parent) if parent else None, "shared_runners_setting": "enabled",
-    }
-
-
-def _is_group(req: SimRequest, index: _Index, ns: str) -> bool:
+def _is_group(req: SimRequest, index: Index, ns: str) -> bool:
     account = req.world.host(req.host).account(index.ns_path[ns])
     return account is None or account.kind != "user"
 
 
-def _group_projects(req: SimRequest, index: _Index, ns: str, authorised: bool) -> SimResponse:
+def _group_projects(req: SimRequest, index: Index, ns: str, authorised: bool) -> SimResponse:
     host = req.world.host(req.host)
 
     def build() -> list[SimRepo]:
@@ -424,15 +187,15 @@ def _group_projects(req: SimRequest, index: _Index, ns: str, authorised: bool) -
         return _filter_sort(req, repos, authorised, "created_at")
 
     listing = _cached_listing(req, _listing_key(req, "group", ns), build)
-    return _paginate(req, listing, _render_list(req, index))
+    return paginate(req, listing, _render_list(req, index))
 
 
-def _all_projects(req: SimRequest, index: _Index, authorised: bool) -> SimResponse:
+def _all_projects(req: SimRequest, index: Index, authorised: bool) -> SimResponse:
     host = req.world.host(req.host)
     if (req.arg("pagination") or "").lower() == "keyset":
         if (req.arg("order_by") or "") != "id":
             return SimResponse(405, {"error": "Keyset pagination is not yet available for this type of request"})
-        per_page = _per_page(req)
+        per_page = per_page_arg(req)
         descending = (req.arg("sort") or "desc").lower() == "desc"
         listing = _cached_listing(req, _listing_key(req, "projects-keyset"),
                                   lambda: _filter_sort(req, list(host.repos.values()), authorised, "id"))
@@ -454,7 +217,7 @@ def _all_projects(req: SimRequest, index: _Index, authorised: bool) -> SimRespon
         return SimResponse(200, [render(r) for r in chunk], headers)
     listing = _cached_listing(req, _listing_key(req, "projects"),
                               lambda: _filter_sort(req, list(host.repos.values()), authorised, "created_at"))
-    return _paginate(req, listing, _render_list(req, index))
+    return paginate(req, listing, _render_list(req, index))
 
 
 def _bisect_gt(ids: list[int], value: int) -> int:
@@ -476,7 +239,7 @@ def _bisect_lt_desc(ids: list[int], value: int) -> int:
 _NOT_FOUND = {"message": "404 Project Not Found"}
 
 
-def _find_project(req: SimRequest, index: _Index, raw: str, authorised: bool) -> SimRepo | int | None:
+def _find_project(req: SimRequest, index: Index, raw: str, authorised: bool) -> SimRepo | int | None:
     """The project for an id or url-encoded path; an int is a moved project's id (answer 301)."""
     host = req.world.host(req.host)
     ident = unquote(raw)
@@ -500,15 +263,15 @@ def _commits(req: SimRequest, repo: SimRepo) -> SimResponse:
                if (since is None or c.authored_at >= since) and (until is None or c.authored_at <= until)]
 
     def render(c: Any) -> dict[str, Any]:
-        stamp = _ts(c.authored_at)
+        stamp = ts(c.authored_at)
         return {"id": c.sha, "short_id": c.sha[:8], "created_at": stamp, "parent_ids": [],
                 "title": c.message.splitlines()[0] if c.message else "", "message": c.message,
                 "author_name": c.author_name, "author_email": c.author_email, "authored_date": stamp,
                 "committer_name": c.author_name, "committer_email": c.author_email, "committed_date": stamp,
                 "trailers": {}, "extended_trailers": {},
-                "web_url": _web(req, f"{repo.full_name}/-/commit/{c.sha}")}
+                "web_url": web_url(req, f"{repo.full_name}/-/commit/{c.sha}")}
 
-    return _paginate(req, commits, render, totals=False)
+    return paginate(req, commits, render, totals=False)
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
@@ -528,14 +291,14 @@ def _tree(req: SimRequest, repo: SimRepo) -> SimResponse:
     if repo.empty:
         return SimResponse(404, {"message": "404 Tree Not Found"})
     if (req.arg("path") or "") not in ("", "/"):
-        return _paginate(req, [], lambda x: x)
+        return paginate(req, [], lambda x: x)
     names = sorted(repo.files)
 
     def render(name: str) -> dict[str, Any]:
         sha = hashlib.sha1(repo.files[name].encode(), usedforsecurity=False).hexdigest()
         return {"id": sha, "name": name, "type": "blob", "path": name, "mode": "100644"}
 
-    return _paginate(req, names, render)
+    return paginate(req, names, render)
 
 
 def _raw_file(req: SimRequest, repo: SimRepo, raw_path: str) -> SimResponse:
@@ -548,21 +311,15 @@ def _raw_file(req: SimRequest, repo: SimRepo, raw_path: str) -> SimResponse:
 def _releases(req: SimRequest, repo: SimRepo) -> SimResponse:
     def render(rel: Any) -> dict[str, Any]:
         return {"tag_name": rel.tag, "name": rel.name or rel.tag, "description": "",
-                "created_at": _ts(rel.published_at), "released_at": _ts(rel.published_at),
+                "created_at": ts(rel.published_at), "released_at": ts(rel.published_at),
                 "upcoming_release": False, "commit": {"id": hashlib.sha1(rel.tag.encode(), usedforsecurity=False).hexdigest()},
                 "milestones": [], "assets": {"count": 0, "sources": [], "links": []},
-                "_links": {"self": _web(req, f"{repo.full_name}/-/releases/{quote(rel.tag)}")}}
+                "_links": {"self": web_url(req, f"{repo.full_name}/-/releases/{quote(rel.tag)}")}}
 
-    return _paginate(req, list(repo.releases), render)
-
-
-def _languages(repo: SimRepo) -> dict[str, float]:
-    if repo.empty or not repo.language:
-        return {}
-    return {repo.language: 87.5, "Shell": 12.5} if repo.language != "Shell" else {"Shell": 100.0}
+    return paginate(req, list(repo.releases), render)
 
 
-def _project_routes(req: SimRequest, index: _Index, raw_id: str, rest: str, authorised: bool) -> SimResponse:
+def _project_routes(req: SimRequest, index: Index, raw_id: str, rest: str, authorised: bool) -> SimResponse:
     found = _find_project(req, index, raw_id, authorised)
     if isinstance(found, int):
         return SimResponse(301, {"message": "301 Moved Permanently"},
@@ -571,10 +328,10 @@ def _project_routes(req: SimRequest, index: _Index, raw_id: str, rest: str, auth
         return SimResponse(404, _NOT_FOUND)
     repo = found
     if rest == "":
-        body = _project(req, index, repo, license=req.flag("license"), statistics=req.flag("statistics"))
+        body = project_json(req, index, repo, license=req.flag("license"), statistics=req.flag("statistics"))
         return SimResponse(200, body, {"ETag": f'W/"{repo.version()[:32]}"'})
     if rest == "/languages":
-        return SimResponse(200, _languages(repo))
+        return SimResponse(200, languages(repo))
     if rest == "/repository/commits":
         return _commits(req, repo)
     if rest == "/repository/tree":
@@ -588,14 +345,6 @@ def _project_routes(req: SimRequest, index: _Index, raw_id: str, rest: str, auth
 
 
 # users, namespaces, groups -------------------------------------------------------------------------------------
-def _user_json(req: SimRequest, account: SimAccount) -> dict[str, Any]:
-    return {"id": account.id, "username": account.path, "name": account.name or account.path, "state": "active",
-            "locked": False, "avatar_url": account.avatar_url, "web_url": _web(req, account.path),
-            "public_email": account.email or "", "website_url": account.website or "",
-            "location": account.location or "", "bio": account.description or "",
-            "created_at": _ts(account.created_at)}
-
-
 def _users(req: SimRequest) -> SimResponse:
     host = req.world.host(req.host)
     username = req.arg("username")
@@ -603,10 +352,10 @@ def _users(req: SimRequest) -> SimResponse:
         return SimResponse(403, {"message": "403 Forbidden"})
     account = host.account(username)
     found = [account] if account is not None and account.kind == "user" else []
-    return _paginate(req, found, lambda a: _user_json(req, a))
+    return paginate(req, found, lambda a: user_json(req, a))
 
 
-def _user_projects(req: SimRequest, index: _Index, raw: str, authorised: bool) -> SimResponse:
+def _user_projects(req: SimRequest, index: Index, raw: str, authorised: bool) -> SimResponse:
     host = req.world.host(req.host)
     ident = unquote(raw)
     account = next((a for a in host.accounts.values() if a.kind == "user" and a.id == int(ident)), None) \
@@ -616,20 +365,20 @@ def _user_projects(req: SimRequest, index: _Index, raw: str, authorised: bool) -
     ns = account.path.lower()
     listing = _cached_listing(req, _listing_key(req, "user", ns), lambda: _filter_sort(
         req, [host.repos[i] for i in index.by_ns.get(ns, ()) if i in host.repos], authorised, "created_at"))
-    return _paginate(req, listing, _render_list(req, index))
+    return paginate(req, listing, _render_list(req, index))
 
 
-def _namespaces(req: SimRequest, index: _Index, raw: str, authorised: bool) -> SimResponse:
+def _namespaces(req: SimRequest, index: Index, raw: str, authorised: bool) -> SimResponse:
     ns = _resolve_ns(req, index, raw)
     account = req.world.host(req.host).account(index.ns_path[ns]) if ns else None
     if ns is None or not _account_visible(req, account, authorised):
         return SimResponse(404, {"message": "404 Namespace Not Found"})
-    body = _namespace(req, index, ns)
+    body = namespace_json(req, index, ns)
     body["members_count_with_descendants"] = None
     return SimResponse(200, body)
 
 
-def _group_routes(req: SimRequest, index: _Index, raw: str, rest: str, authorised: bool) -> SimResponse:
+def _group_routes(req: SimRequest, index: Index, raw: str, rest: str, authorised: bool) -> SimResponse:
     ns = _resolve_ns(req, index, raw)
     host = req.world.host(req.host)
     if ns is None or not _is_group(req, index, ns):
@@ -637,14 +386,14 @@ def _group_routes(req: SimRequest, index: _Index, raw: str, rest: str, authorise
     if not all(_account_visible(req, host.account(index.ns_path[a]), authorised) for a in _ancestors(ns)):
         return SimResponse(404, {"message": "404 Group Not Found"})
     if rest == "":
-        return SimResponse(200, _group_json(req, index, ns))
+        return SimResponse(200, group_json(req, index, ns))
     if rest == "/projects":
         return _group_projects(req, index, ns, authorised)
     if rest in ("/subgroups", "/descendant_groups"):
         spaces = sorted(index.children.get(ns, ())) if rest == "/subgroups" else index.subtree(ns)[1:]
         spaces = [s for s in spaces if _account_visible(req, host.account(index.ns_path[s]), authorised)]
         spaces.sort(key=lambda s: index.ns_path[s].rsplit("/", 1)[-1].lower())
-        return _paginate(req, spaces, lambda s: _group_json(req, index, s))
+        return paginate(req, spaces, lambda s: group_json(req, index, s))
     return SimResponse(404, {"error": "404 Not Found"})
 
 
@@ -687,7 +436,7 @@ def _route(req: SimRequest) -> SimResponse:
         return SimResponse(200, {"version": "18.6.1-ee", "revision": "8e7a1c5b2d3",
                                  "kas": {"enabled": False, "externalUrl": None, "externalK8sProxyUrl": None,
                                          "version": None}, "enterprise": True})
-    index = _index(req)
+    index = host_index(req)
     if path == "/projects":
         return _all_projects(req, index, authorised)
     if path == "/users":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,11 +55,6 @@ def world_with(groups: dict[str, int], *, host: str = HOST, users: tuple[str, ..
 @contextmanager
 def running(world: World, **options: Any) -> Iterator[SimForge]:
     with SimForge(world, options=options) as forge:
-        # Linux: accepted sockets inherit TCP_NODELAY; without it every keep-alive answer waits ~40 ms
-        # (headers and body are two writes: Nagle + delayed ACK). To be fixed in server.py itself.
-        forge._server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for host in world.hosts:
-            forge.states[host].extra["options"] = forge.options
         yield forge
 
 
