@@ -44,7 +44,13 @@ import httpx
 
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
 from crawler.forges.common import PUBLICCODE, parse_time, tree_flags
-from crawler.forges.http import ForeignURL, ForgeHttp, HttpStatusError, SystemClock, TokenPool, TransientError
+from crawler.forges.http import (
+    ForgeHttp,
+    HttpStatusError,
+    SystemClock,
+    TokenPool,
+    outcome_of,
+)
 from crawler.forges.licences import from_gitlab
 from crawler.forges.publiccode import parse_publiccode
 from crawler.secrets import redact
@@ -204,17 +210,8 @@ class GiteaAdapter:
             status, error = stop.status, str(stop)
         except _Missing as exc:
             status, error = OutcomeStatus.NOT_FOUND, str(exc)
-        except RateLimitExhausted as exc:
-            status, error = OutcomeStatus.RATE_LIMITED, str(exc)
-        except (ForeignURL, HttpStatusError) as exc:
-            status, error = OutcomeStatus.FAILED, str(exc)
-        except TransientError as exc:
-            status = OutcomeStatus.UNREACHABLE if "Connect" in str(exc) else OutcomeStatus.FAILED
-            error = str(exc)
-        except (httpx.HTTPError, OSError) as exc:
-            status, error = OutcomeStatus.UNREACHABLE, f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # an adapter never raises for a forge-side problem
-            status, error = OutcomeStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            status, error = outcome_of(exc)
         finally:
             state.http.close()
         if error:

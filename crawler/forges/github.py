@@ -35,12 +35,11 @@ from crawler.forges import github_map as m
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
 from crawler.forges.http import (
     DEFAULT_RESERVE,
-    ForeignURL,
     ForgeHttp,
     HttpStatusError,
     SystemClock,
     TokenPool,
-    TransientError,
+    outcome_of,
 )
 from crawler.secrets import redact
 from index.records import (
@@ -122,16 +121,8 @@ class GitHubAdapter:
             state.run()
         except _Stop as stop:
             status, error = stop.status, str(stop)
-        except RateLimitExhausted as exc:
-            status, error = OutcomeStatus.RATE_LIMITED, str(exc)
-        except (ForeignURL, HttpStatusError) as exc:
-            status, error = OutcomeStatus.FAILED, str(exc)
-        except TransientError as exc:
-            status, error = OutcomeStatus.UNREACHABLE if "Connect" in str(exc) else OutcomeStatus.FAILED, str(exc)
-        except (httpx.HTTPError, OSError) as exc:
-            status, error = OutcomeStatus.UNREACHABLE, f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # an adapter never raises for a forge-side problem
-            status, error = OutcomeStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            status, error = outcome_of(exc)
         finally:
             state.http.close()
         if error:

@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from crawler.forges.base import Clock, ForgeError, RateLimitExhausted
-from index.records import CrawlCost
+from index.records import CrawlCost, OutcomeStatus
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,19 @@ class HttpStatusError(ForgeError):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
+
+
+def outcome_of(exc: BaseException) -> tuple[OutcomeStatus, str]:
+    """How a failure raised through ForgeHttp ends an account's crawl (the message is scrubbed by the caller)."""
+    if isinstance(exc, RateLimitExhausted):
+        return OutcomeStatus.RATE_LIMITED, str(exc)
+    if isinstance(exc, ForeignURL | HttpStatusError):
+        return OutcomeStatus.FAILED, str(exc)
+    if isinstance(exc, TransientError):
+        return OutcomeStatus.UNREACHABLE if "Connect" in str(exc) else OutcomeStatus.FAILED, str(exc)
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return OutcomeStatus.UNREACHABLE, f"{type(exc).__name__}: {exc}"
+    return OutcomeStatus.FAILED, f"{type(exc).__name__}: {exc}"  # an adapter never raises for a forge problem
 
 
 @dataclass
