@@ -15,6 +15,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 UNLIMITED = 10**9  # the benchmark counts rate-limit points; it must never wait for a budget to refill
+TOKEN_ENV = "CODEINDEX_BENCH_TOKEN"  # every forge of the bench configuration reads its (any) token from it
 
 
 def _serve(conn: Connection, scale: float, latency_ms: float, sample: float | None) -> None:
@@ -27,7 +28,7 @@ def _serve(conn: Connection, scale: float, latency_ms: float, sample: float | No
         _keep_sample(world, sample)
     options = {"github_rest_limit": UNLIMITED, "github_graphql_limit": UNLIMITED}
     with SimForge(world, latency_ms=latency_ms, options=options) as forge:
-        conn.send({"config_yaml": forge.config_yaml(), "hosts": {h: s.kind for h, s in world.hosts.items()},
+        conn.send({"config_yaml": forge.config_yaml(token_env=TOKEN_ENV), "hosts": {h: s.kind for h, s in world.hosts.items()},
                    "repositories": sum(len(s.repos) for s in world.hosts.values()),
                    "bounds": lower_bounds(world, NEVER_WHOLE)})
         while True:

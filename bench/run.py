@@ -9,10 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.forge import ForgeProcess
+from bench.forge import TOKEN_ENV, ForgeProcess
 from bench.steps import baseline_step, crawl_step, export_step, in_child
 
-TOKEN_ENV = "CODEINDEX_BENCH_TOKEN"
 CRAWLS = ("cold", "unchanged", "unchanged_again", "changed_5pct")
 TARGETS = {  # figure → (limit, what it applies to)
     "cold_x10_seconds": 15 * 60,
@@ -22,16 +21,6 @@ TARGETS = {  # figure → (limit, what it applies to)
     "export_x10_seconds": 10,
     "peak_rss_mb": 1024,
 }
-
-
-def with_token_env(config_yaml: str) -> str:
-    """Every forge reads the bench token (the simulated forge accepts any; GitHub GraphQL needs one)."""
-    out = []
-    for line in config_yaml.splitlines():
-        out.append(line)
-        if line.startswith("  forge: "):
-            out.append(f"  token_env: {TOKEN_ENV}")
-    return "\n".join(out) + "\n"
 
 
 def forge_figures(stats: dict[str, dict[str, int]], kinds: dict[str, str], repositories: int) -> dict[str, Any]:
@@ -71,7 +60,7 @@ def run_scale(scale: float, latency_ms: float, *, workers: int, per_host: int | 
         kinds, repos = info["hosts"], info["repositories"]
         out.update(repositories=repos, hosts=len(kinds), lower_bounds=info["bounds"])
         config = Path(tmp) / "organisations.yml"
-        config.write_text(with_token_env(info["config_yaml"]), encoding="utf-8")
+        config.write_text(info["config_yaml"], encoding="utf-8")
         db_url = f"sqlite:///{Path(tmp) / 'index.sqlite'}"
         echo(f"x{scale}: {repos} repositories on {len(kinds)} hosts, latency {latency_ms:g} ms")
         for name in CRAWLS:

@@ -33,7 +33,7 @@ def run_demo(engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[s
     os.environ.setdefault(DEMO_TOKEN_ENV, "demo-token-not-a-secret")
     with SimForge(world) as forge, tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "organisations.yml"
-        config_path.write_text(_with_token_env(forge.config_yaml()), encoding="utf-8")
+        config_path.write_text(forge.config_yaml(token_env=DEMO_TOKEN_ENV), encoding="utf-8")
         config = load_config(config_path)
         units = plan(config)
         echo(f"crawling {len(units)} accounts on {forge.base_url} …")
@@ -53,12 +53,3 @@ def run_demo(engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[s
     echo(f"exported to {out_dir}/: {report.summary()}")
     echo("next: open export/repositories.json, or try `codeindex runs`, `codeindex status`, `codeindex check URL`")
     return {"summary": summary, "stats": stats, "seconds": crawl_seconds}
-
-
-def _with_token_env(config_yaml: str) -> str:
-    lines = []
-    for line in config_yaml.splitlines():
-        lines.append(line)
-        if line.startswith("  forge: "):
-            lines.append(f"  token_env: {DEMO_TOKEN_ENV}")
-    return "\n".join(lines) + "\n"
