@@ -66,10 +66,9 @@ def test_two_intervals_restart_no_overlap(tmp_path, simforge):
     # restart: the stored job is kept as it was (same trigger), with its next run time
     scheduler, specs = build_scheduler(db_url, config, tmp_path / "export")
     report = start(scheduler, specs, db_url, path, tmp_path / "export")
-    assert report[0].startswith("crawl-default: kept as stored")
+    assert report[0] == f"crawl-default: kept as stored, next run {stored_next:%Y-%m-%d %H:%M:%S %Z}"
     assert _wait_for(lambda: len([r for r in _runs(engine) if r.status != "running"]) >= first_session + 2)
     scheduler.shutdown(wait=True)
-    del stored_next
 
     runs = _runs(engine)
     assert all(r.trigger == "schedule" and r.status == "ok" for r in runs), [(r.id, r.status) for r in runs]
