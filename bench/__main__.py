@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
                                  workdir=args.workdir, inline=args.inline)
     document = merge(args.out, meta(args.latency), results)
     document["targets"] = targets(document["scales"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.chart.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     chart(document["scales"], args.chart)
     print()

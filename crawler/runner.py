@@ -220,9 +220,12 @@ def run_crawl(
     down: dict[str, str] = {}  # host -> why its remaining accounts are not tried
     interrupted = False
 
+    every_thread_adapters: list[dict[str, ForgeAdapter]] = []  # closed when the run ends: they keep connections
+
     def crawl_in_thread(unit: Unit) -> AccountCrawl:
         if not hasattr(local, "adapters"):
             local.adapters = {}
+            every_thread_adapters.append(local.adapters)  # list.append is atomic: no lock needed
         return _crawl_unit(engine, unit, factories, local.adapters, validators_by_host[unit.forge.host])
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="crawl")
@@ -272,9 +275,21 @@ def run_crawl(
                     on_unit_done(unit, crawl)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        _close_adapters(a for adapters in every_thread_adapters for a in adapters.values())
         run = finish_run(engine, run_id, "interrupted" if interrupted else None)
         summary.status = run.status
     return summary
+
+
+def _close_adapters(adapters: Iterable[ForgeAdapter]) -> None:
+    """Adapters may keep connections open between accounts (`close()` is optional in the protocol)."""
+    for adapter in adapters:
+        close = getattr(adapter, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # closing sockets must not turn a finished run into a failed one
+                log.debug("closing %r failed", adapter, exc_info=True)
 
 
 def _crawl_unit(

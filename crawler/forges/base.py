@@ -57,6 +57,9 @@ class Clock(Protocol):
 
 
 class ForgeAdapter(Protocol):
+    """One per worker thread, for the whole run: `crawl` is called once per account. An adapter that keeps
+    resources between accounts (open connections) may also have a `close()`, which the runner calls at the end."""
+
     def crawl(self, target: Target, known: KnownState) -> AccountCrawl: ...
 
 

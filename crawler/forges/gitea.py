@@ -45,6 +45,7 @@ import httpx
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
 from crawler.forges.common import PUBLICCODE, parse_time, tree_flags
 from crawler.forges.http import (
+    ClientCache,
     ForgeHttp,
     HttpStatusError,
     SystemClock,
@@ -195,10 +196,16 @@ class GiteaAdapter:
         self.backoff = backoff
         self.signals_ttl = signals_ttl
         self._http_factory = http_factory or self._default_http
+        self._clients = ClientCache()
 
     def _default_http(self, target: Target) -> ForgeHttp:
         return ForgeHttp(target.api_url, TokenPool.parse(target.token), clock=self.clock, timeout=self.timeout,
-                         max_wait=self.max_wait, max_retries=self.max_retries, backoff=self.backoff)
+                         max_wait=self.max_wait, max_retries=self.max_retries, backoff=self.backoff,
+                         client=self._clients.get(target.api_url, self.timeout))
+
+    def close(self) -> None:
+        """Close the connections kept open between accounts (the runner calls it when the run ends)."""
+        self._clients.close()
 
     def crawl(self, target: Target, known: KnownState) -> AccountCrawl:
         started = self.clock.now()

@@ -34,6 +34,7 @@ import httpx
 from crawler.forges import github_map as m
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
 from crawler.forges.http import (
+    ClientCache,
     DEFAULT_RESERVE,
     ForgeHttp,
     HttpStatusError,
@@ -96,11 +97,16 @@ class GitHubAdapter:
         env = os.environ.get("CODEINDEX_RATE_RESERVE", "")
         self.reserve = reserve if reserve is not None else int(env) if env.strip().isdigit() else DEFAULT_RESERVE
         self._http_factory = http_factory or self._default_http
+        self._clients = ClientCache()
 
     def _default_http(self, target: Target) -> ForgeHttp:
         return ForgeHttp(target.api_url, TokenPool.parse(target.token, self.reserve), clock=self.clock,
                          timeout=self.timeout, max_wait=self.max_wait, max_retries=self.max_retries,
-                         backoff=self.backoff)
+                         backoff=self.backoff, client=self._clients.get(target.api_url, self.timeout))
+
+    def close(self) -> None:
+        """Close the connections kept open between accounts (the runner calls it when the run ends)."""
+        self._clients.close()
 
     @staticmethod
     def _warn_anonymous(host: str) -> None:
