@@ -38,7 +38,10 @@ def html_base(host: str) -> str:
 
 @dataclass
 class HostIndex:
-    """Lookups over one SimHost, rebuilt when the world's revision or sizes change, or on a validated miss."""
+    """Lookups over one SimHost, rebuilt when the world's revision or sizes change (World's mutations bump the
+    revision; code that edits a SimRepo or SimAccount by hand calls `world.touch()`). A miss is a miss: a fork's
+    parent outside the world is asked for again and again, and rebuilding on each one made the simulated
+    GitHub's answers slower the bigger the world (seconds per GraphQL page at ten times code.gouv.fr's size)."""
 
     key: tuple[int, int, int]
     by_namespace: dict[str, list[SimRepo]] = field(default_factory=dict)
@@ -46,7 +49,6 @@ class HostIndex:
     by_old_path: dict[str, SimRepo] = field(default_factory=dict)
     account_by_old: dict[str, SimAccount] = field(default_factory=dict)
     account_by_id: dict[int, SimAccount] = field(default_factory=dict)
-    missing: set[str] = field(default_factory=set)  # paths confirmed absent at this key: no rebuild per miss
 
 
 _INDEXES: dict[int, HostIndex] = {}
@@ -91,17 +93,13 @@ def repos_in(world: World, sim: SimHost, namespace: str) -> list[SimRepo]:
 def find_repo(world: World, sim: SimHost, full_name: str) -> tuple[SimRepo | None, bool]:
     """(repo, moved): moved is True when `full_name` is an old path of the repo."""
     wanted = full_name.lower()
-    if wanted in host_index(world, sim).missing:  # e.g. a fork's parent outside the world: asked again and again
-        return None, False
-    for rebuild in (False, True):
-        index = host_index(world, sim, rebuild=rebuild)
-        repo = index.by_path.get(wanted)
-        if repo is not None and repo.full_name.lower() == wanted and repo.id in sim.repos:
-            return repo, False
-        old = index.by_old_path.get(wanted)
-        if old is not None and wanted in (p.lower() for p in old.previous_full_names) and old.id in sim.repos:
-            return old, True
-    index.missing.add(wanted)
+    index = host_index(world, sim)
+    repo = index.by_path.get(wanted)
+    if repo is not None and repo.full_name.lower() == wanted and repo.id in sim.repos:
+        return repo, False
+    old = index.by_old_path.get(wanted)
+    if old is not None and wanted in (p.lower() for p in old.previous_full_names) and old.id in sim.repos:
+        return old, True
     return None, False
 
 
@@ -109,18 +107,16 @@ def find_account(world: World, sim: SimHost, login: str) -> tuple[SimAccount | N
     account = sim.account(login)
     if account is not None:
         return account, False
-    for rebuild in (False, True):
-        old = host_index(world, sim, rebuild=rebuild).account_by_old.get(login.lower())
-        if old is not None and sim.account(old.path) is old:
-            return old, True
+    old = host_index(world, sim).account_by_old.get(login.lower())
+    if old is not None and sim.account(old.path) is old:
+        return old, True
     return None, False
 
 
 def account_by_id(world: World, sim: SimHost, ident: int) -> SimAccount | None:
-    for rebuild in (False, True):
-        account = host_index(world, sim, rebuild=rebuild).account_by_id.get(ident)
-        if account is not None and sim.account(account.path) is account:
-            return account
+    account = host_index(world, sim).account_by_id.get(ident)
+    if account is not None and sim.account(account.path) is account:
+        return account
     return None
 
 

@@ -130,6 +130,7 @@ def test_rename_keeps_forge_id(forge):
     repo = forge.world.host("github.com").repos[before.forge_id]
     repo.previous_full_names.append(repo.full_name)
     repo.name = "newer-name"
+    forge.world.touch()
     after = by_name(crawl(forge, "etalab"))["newer-name"]
     assert after.forge_id == before.forge_id and after.full_name == "etalab/newer-name"
 
@@ -154,6 +155,7 @@ def test_renamed_org_on_warm_path_follows_301(forge):
     for repo in forge.world.host("github.com").repos.values():
         if repo.namespace == "dinum":
             repo.namespace = "numerique"
+    forge.world.touch()
     result = crawl(forge, "dinum", known=known_from(warm))
     assert result.status is OutcomeStatus.OK and result.account.login == "numerique"
 
