@@ -1,7 +1,8 @@
 """The export: the JSON (and CSV) files a code-listing frontend fetches, as a deterministic read model.
 
-`export_index(engine, out_dir)` reads one snapshot of the index (`index.queries`: the publication rules), builds
-every file in memory, and puts the whole set in place atomically (`index.atomic`). Same index, same bytes, but for
+`export_index(engine, out_dir)` reads one snapshot of the index (`index.queries`: the publication rules), writes
+every file aside as it is produced (`index.export_writer`: streamed, gzip on a second thread), and puts the whole
+set in place atomically (`index.atomic`). Same index, same bytes, but for
 `generated_at`. docs/export.md documents every file and field; `index/schemas/` holds a JSON Schema per JSON file,
 copied to `<out>/schemas/` with each export.
 """
@@ -12,7 +13,6 @@ import datetime as dt
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,20 +22,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from index.atomic import AtomicFileSet
 from index.db import IndexDatabaseError
-from index.export_codegouvfr import codegouvfr_files
-from index.export_format import blank_to_none, csv_table, flatten, gzip_bytes, iso, json_document, json_pretty
+from index.export_codegouvfr import write_codegouvfr_files
+from index.export_format import (
+    CsvWriter,
+    blank_to_none,
+    csv_table,
+    iso,
+    json_document_chunks,
+    json_pretty,
+)
+from index.export_writer import ExportedFile, ExportWriter
 from index.queries import ExportedAccount, ExportedRepository, ReadModel, read_model
 
 SCHEMA_VERSION = "1.0"
 SCHEMAS = Path(__file__).parent / "schemas"
 PUBLICCODE_KEYS = ("valid", "error", "name", "description", "license", "maintenance_type", "funded_by")
-
-
-@dataclass(frozen=True)
-class ExportedFile:
-    path: str  # relative to the output folder, with "/" separators
-    size: int  # bytes
-    rows: int | None  # records it holds, when it is a list of records
 
 
 @dataclass(frozen=True)
@@ -253,18 +254,11 @@ def stats_json(
 
 
 # the export ------------------------------------------------------------------------------------------------------
-def build_files(
-    model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None
-) -> dict[str, tuple[bytes, int | None]]:
-    """Every exported file: relative path -> (bytes, rows). Pure: no I/O, no clock."""
-    return {name: (data, rows) for name, data, rows in iter_files(model, generated_at, ministry_ids)}
-
-
-def iter_files(
-    model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None
-) -> Iterator[tuple[str, bytes, int | None]]:
-    """The exported files one at a time, (relative path, bytes, rows), so that the export never holds them all
-    in memory (at ten times code.gouv.fr's size they weigh hundreds of MB). Pure: no I/O, no clock."""
+def write_files(
+    writer: ExportWriter, model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None
+) -> None:
+    """Every exported file, written as it is produced: repositories are encoded one at a time, straight into
+    repositories.json and its CSV twin, so memory holds the read model and a few blocks, never a whole file."""
     repos = sorted(model.repositories, key=lambda r: r.sort_key)
     accounts = sorted(model.accounts, key=account_sort_key)
     repos_by_account: dict[int, list[ExportedRepository]] = defaultdict(list)
@@ -272,21 +266,28 @@ def iter_files(
         repos_by_account[repo.account.id].append(repo)
     head = {"schema_version": SCHEMA_VERSION, "generated_at": generated_at}
 
-    repo_rows = [repository_json(r) for r in repos]
+    with writer.open("repositories.json", twin=True) as json_out, writer.open("repositories.csv") as csv_out:
+        table = CsvWriter(csv_out, REPOSITORY_CSV_COLUMNS)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for repo in repos:
+                row = repository_json(repo)
+                table.writerow(row)  # the CSV row is written as its JSON row goes by
+                yield row
+
+        json_out.write_all(json_document_chunks({**head, "repositories": rows()}))
+        json_out.rows = csv_out.rows = len(repos)
     account_rows = [account_json(a, repos_by_account.get(a.id, [])) for a in accounts]
+    writer.write("organisations.json", json_document_chunks({**head, "organisations": account_rows}),
+                 len(account_rows), twin=True)
+    writer.write("organisations.csv", csv_table(ORGANISATION_CSV_COLUMNS, account_rows), len(account_rows))
+    del account_rows
     ministries = ministries_json(accounts, repos_by_account, ministry_ids or {})
-    yield "repositories.json", json_document({**head, "repositories": repo_rows}), len(repo_rows)
-    yield "repositories.csv", csv_table(REPOSITORY_CSV_COLUMNS, (flatten(r) for r in repo_rows)), len(repo_rows)
-    del repo_rows
-    yield "organisations.json", json_document({**head, "organisations": account_rows}), len(account_rows)
-    yield ("organisations.csv", csv_table(ORGANISATION_CSV_COLUMNS, (flatten(a) for a in account_rows)),
-           len(account_rows))
-    yield "ministries.json", json_pretty({**head, "ministries": ministries}), len(ministries)
-    yield "stats.json", json_pretty({**head, **stats_json(model, repos, repos_by_account)}), None
-    for name, (data, rows) in codegouvfr_files(repos, accounts, repos_by_account).items():
-        yield f"codegouvfr/{name}", data, rows
+    writer.write("ministries.json", json_pretty({**head, "ministries": ministries}), len(ministries), twin=True)
+    writer.write("stats.json", json_pretty({**head, **stats_json(model, repos, repos_by_account)}), twin=True)
+    write_codegouvfr_files(writer, "codegouvfr", repos, accounts, repos_by_account)
     for schema in sorted(SCHEMAS.glob("*.schema.json")):
-        yield f"schemas/{schema.name}", schema.read_bytes(), None
+        writer.write(f"schemas/{schema.name}", schema.read_bytes())
 
 
 def export_index(
@@ -312,30 +313,8 @@ def export_index(
         raise IndexDatabaseError(f"cannot read the index: {str(exc).splitlines()[0]}") from exc
     out_dir = Path(out_dir)
     counts = (len(model.repositories), len(model.accounts))
-    written: list[ExportedFile] = []
-    # zlib releases the GIL: each .gz is compressed on a second thread while the next file is being built
-    packer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gzip")
-    packing: list[tuple[str, int | None, Future[bytes]]] = []
-
-    def drain(keep: int) -> None:
-        while len(packing) > keep:
-            gz_name, gz_rows, future = packing.pop(0)
-            packed = future.result()
-            file_set.write_bytes(out_dir / gz_name, packed)
-            written.append(ExportedFile(gz_name, len(packed), gz_rows))
-
-    with packer, AtomicFileSet() as file_set:
-        for name, data, rows in iter_files(model, generated_at, ministry_ids):
-            file_set.write_bytes(out_dir / name, data)
-            written.append(ExportedFile(name, len(data), rows))
-            if name.endswith(".json") and not name.startswith("schemas/"):
-                if gzip:
-                    drain(keep=0)  # at most one file waits for its twin: memory stays bounded
-                    packing.append((f"{name}.gz", rows, packer.submit(gzip_bytes, data)))
-                else:  # a .gz left by an earlier export would no longer match its JSON
-                    file_set.remove(out_dir / f"{name}.gz")
-            del data
-        drain(keep=0)
+    with AtomicFileSet() as file_set, ExportWriter(file_set, out_dir, gzip=gzip) as writer:
+        write_files(writer, model, generated_at, ministry_ids)
         if status:
             from index.status import load_status
             from index.status_html import iter_files as iter_status_files
@@ -344,14 +323,13 @@ def export_index(
             produced = set()
             del model  # the status report reads the index again: let the export's rows go first
             for name, data in iter_status_files(load_status(engine, now=now)):
-                file_set.write_bytes(status_root / name, data)
-                written.append(ExportedFile(f"status/{name}", len(data), None))
+                writer.write(f"status/{name}", data)
                 produced.add(status_root / name)
             if status_root.is_dir():  # pages of accounts or ministries no longer reported
                 for path in sorted(status_root.rglob("*")):
                     if path.is_file() and path.suffix in (".json", ".html") and path not in produced:
                         file_set.remove(path)
-    written.sort(key=lambda f: f.path)
+    written = sorted(writer.files, key=lambda f: f.path)
     return ExportReport(
         out_dir=out_dir, generated_at=generated_at, repositories=counts[0],
         accounts=counts[1], seconds=round(time.perf_counter() - started, 3), files=written,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from index.export_format import blank_to_none, cut, iso, json_array
+from index.export_format import JsonArrayWriter, blank_to_none, cut, iso, json_array
+from index.export_writer import ExportWriter
 from index.licences import FORGE_LICENCE_KEYS
 from index.queries import ExportedAccount, ExportedRepository
 
@@ -119,22 +120,28 @@ def owner_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def codegouvfr_files(
-    repos: list[ExportedRepository], accounts: list[ExportedAccount],
+def write_codegouvfr_files(
+    writer: ExportWriter, folder: str, repos: list[ExportedRepository], accounts: list[ExportedAccount],
     repos_by_account: Mapping[int, list[ExportedRepository]],
-) -> dict[str, tuple[bytes, int]]:
-    """The four files, from repositories and accounts already in export order."""
-    repo_entries = [repository_entry(r) for r in repos]
-    short = [short_repository_entry(e) for e in repo_entries if e["awesome-score"] >= 0]
+) -> None:
+    """The four files into `folder`, from repositories and accounts already in export order; both repository
+    files are written in one pass, an entry at a time."""
+    with writer.open(f"{folder}/codegouvfr-repositories.json", twin=True) as full_out, \
+            writer.open(f"{folder}/repos_preprod.json", twin=True) as short_out:
+        full, short = JsonArrayWriter(full_out), JsonArrayWriter(short_out)
+        for repo in repos:
+            entry = repository_entry(repo)
+            full.append(entry)
+            if entry["awesome-score"] >= 0:
+                short.append(short_repository_entry(entry))
+        full.close()
+        short.close()
+        full_out.rows, short_out.rows = full.count, short.count
     organisations = [
         organisation_entry(a, len(repos_by_account.get(a.id, [])))
         for a in accounts
         if a.kind in ORGANISATION_KINDS and repos_by_account.get(a.id)
     ]
-    owners = [owner_entry(e) for e in organisations]
-    return {
-        "codegouvfr-repositories.json": (json_array(repo_entries), len(repo_entries)),
-        "codegouvfr-organizations.json": (json_array(organisations), len(organisations)),
-        "repos_preprod.json": (json_array(short), len(short)),
-        "owners.json": (json_array(owners), len(owners)),
-    }
+    writer.write(f"{folder}/codegouvfr-organizations.json", json_array(organisations), len(organisations), twin=True)
+    writer.write(f"{folder}/owners.json", json_array([owner_entry(e) for e in organisations]), len(organisations),
+                 twin=True)

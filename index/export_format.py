@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
-import io
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 # C0 controls and DEL, but TAB, LF and CR, which CSV quoting carries
@@ -26,41 +26,77 @@ def iso(value: dt.datetime | None) -> str | None:
     """ISO 8601 in UTC with a "Z", to the second (sub-seconds are noise for a listing)."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r} in the export")
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not dt.UTC:  # the index hands back UTC: others are converted, naive ones refused
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} in the export")
+        value = value.astimezone(dt.UTC)
+    if value.year < 1000:  # isoformat pads such years, strftime does not: keep the output they always had
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat(timespec="seconds")[:19] + "Z"  # several times faster than strftime
 
 
-def _dumps(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    # valid JSON either way, but JavaScript source (and some JSONP-era parsers) choke on raw U+2028/U+2029
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def json_bytes(value: Any) -> bytes:
+    """Canonical compact JSON as UTF-8: keys sorted, no NaN, U+2028/U+2029 escaped."""
     try:
-        text.encode("utf-8")
+        data = _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate cannot be UTF-8: escape everything rather than fail
-        text = json.dumps(value, ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return text
+        return _ASCII_ENCODER.encode(value).encode("ascii")
+    if b"\xe2\x80" in data:  # valid JSON, but JavaScript source (and JSONP-era parsers) choke on raw U+2028/9
+        data = data.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+    return data
 
 
-def _array_lines(items: Sequence[Any]) -> str:
-    if not items:
-        return "[]"
-    return "[\n" + ",\n".join(_dumps(item) for item in items) + "\n]"
+def json_array_chunks(items: Iterable[Any]) -> Iterator[bytes]:
+    """A JSON array, one element per line, in pieces: the items may be a generator, never all in memory."""
+    opening = b"[\n"
+    for item in items:
+        yield opening + json_bytes(item)
+        opening = b",\n"
+    yield b"[]" if opening == b"[\n" else b"\n]"
 
 
-def json_array(items: Sequence[Any]) -> bytes:
+def json_document_chunks(document: Mapping[str, Any]) -> Iterator[bytes]:
+    """A top-level object with sorted keys, in pieces; its list (or generator) values get one element per line."""
+    separator = b"{"
+    for key in sorted(document):
+        value = document[key]
+        yield separator + json_bytes(key) + b":"
+        if isinstance(value, list | Iterator):
+            yield from json_array_chunks(value)
+        else:
+            yield json_bytes(value)
+        separator = b","
+    yield b"{}\n" if separator == b"{" else b"}\n"
+
+
+class JsonArrayWriter:
+    """A top-level JSON array written element by element into a byte sink, one element per line (json_array's
+    bytes): for files produced side by side in one pass over the rows."""
+
+    def __init__(self, sink: Any):
+        self._sink = sink
+        self.count = 0
+
+    def append(self, item: Any) -> None:
+        self._sink.write((b",\n" if self.count else b"[\n") + json_bytes(item))
+        self.count += 1
+
+    def close(self) -> None:
+        self._sink.write(b"\n]\n" if self.count else b"[]\n")
+
+
+def json_array(items: Iterable[Any]) -> bytes:
     """A top-level JSON array, one element per line."""
-    return (_array_lines(items) + "\n").encode("utf-8")
+    return b"".join(json_array_chunks(items)) + b"\n"
 
 
 def json_document(document: Mapping[str, Any]) -> bytes:
     """A top-level object with sorted keys; its array values get one element per line."""
-    parts = []
-    for key in sorted(document):
-        value = document[key]
-        rendered = _array_lines(value) if isinstance(value, list) else _dumps(value)
-        parts.append(f"{_dumps(key)}:{rendered}")
-    return ("{" + ",".join(parts) + "}\n").encode("utf-8")
+    return b"".join(json_document_chunks(document))
 
 
 def json_pretty(document: Mapping[str, Any]) -> bytes:
@@ -96,14 +132,33 @@ def csv_cell(value: Any) -> str:
     return text
 
 
+class CsvWriter:
+    """RFC 4180 rows into a byte sink (anything with `write(bytes)`): CRLF line ends, fields quoted when they hold
+    a comma, a quote or a line break; UTF-8, no BOM. Records are flattened (`flatten`) to the columns."""
+
+    def __init__(self, sink: Any, columns: Sequence[str]):
+        self._sink = sink
+        self._columns = tuple(columns)
+        self._writer = csv.writer(self, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        self._writer.writerow(self._columns)
+        self.rows = 0
+
+    def write(self, text: str) -> None:  # csv.writer's side: one formatted row at a time
+        self._sink.write(text.encode("utf-8", errors="backslashreplace"))
+
+    def writerow(self, record: Mapping[str, Any]) -> None:
+        flat = flatten(record)
+        self._writer.writerow([csv_cell(flat.get(column)) for column in self._columns])
+        self.rows += 1
+
+
 def csv_table(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> bytes:
-    """RFC 4180: CRLF line ends, fields quoted when they hold a comma, a quote or a line break; UTF-8, no BOM."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(columns)
+    """A whole CSV table as bytes (see CsvWriter)."""
+    pieces: list[bytes] = []
+    writer = CsvWriter(SimpleNamespace(write=pieces.append), columns)
     for row in rows:
-        writer.writerow([csv_cell(row.get(column)) for column in columns])
-    return buffer.getvalue().encode("utf-8", errors="backslashreplace")
+        writer.writerow(row)
+    return b"".join(pieces)
 
 
 def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -46,6 +46,25 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """On SQLite, parse the stored text in one step (datetime.fromisoformat, in C) rather than through
+        SQLAlchemy's parser and then process_result_value: an export reads ~9 timestamps per repository."""
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or general is None:
+            return general
+        parse, utc = dt.datetime.fromisoformat, dt.UTC
+
+        def process(value: Any) -> dt.datetime | None:
+            if value is None:
+                return None
+            try:
+                parsed = parse(value)
+            except (TypeError, ValueError):  # not the text SQLAlchemy writes: let it decide
+                return general(value)  # type: ignore[no-any-return]
+            return parsed.replace(tzinfo=utc) if parsed.tzinfo is None else parsed.astimezone(utc)
+
+        return process
+
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

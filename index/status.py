@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from index.export_format import iso
 from index.models import Account, AccountOutcome, Forge, Repository
-from index.queries import known_pso, published_filters, snapshot
+from index.queries import json_read, known_pso, published_filters, snapshot
 
 SCHEMA_VERSION = "1.0"
 NOT_SPDX = frozenset({"other", "noassertion", "none", "unknown"})
@@ -144,7 +144,7 @@ def load_status(engine: Engine, *, now: dt.datetime) -> StatusData:
 _REPO_COLUMNS = (
     Repository.account_id, Repository.full_name, Repository.html_url, Repository.visibility, Repository.description,
     Repository.fork, Repository.archived, Repository.empty, Repository.license_spdx, Repository.has_publiccode,
-    Repository.publiccode, Repository.gone_at, Repository.previous_full_names,
+    json_read(Repository.publiccode), Repository.gone_at, json_read(Repository.previous_full_names),
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from index.atomic import AtomicFileSet
-from index.export_format import json_document
+from index.export_format import json_document_chunks
 from index.status import LABELS, Reason, StatusData, document, ministries
 
 STYLE = """
@@ -196,23 +196,24 @@ def ministry_summary(ministry: dict[str, Any]) -> dict[str, Any]:
 
 def build_files(data: StatusData) -> dict[str, bytes]:
     """Every file of status/, relative path -> bytes. Pure: no I/O."""
-    return dict(iter_files(data))
+    return {name: content if isinstance(content, bytes) else b"".join(content) for name, content in iter_files(data)}
 
 
-def iter_files(data: StatusData) -> Iterator[tuple[str, bytes]]:
-    """The files of status/ one at a time (the export writes each before building the next). Pure: no I/O."""
+def iter_files(data: StatusData) -> Iterator[tuple[str, bytes | Iterator[bytes]]]:
+    """The files of status/ one at a time, as bytes or as pieces of bytes to consume before asking for the next
+    file (the export writes each as it comes: a ministry's JSON holds all its repositories). Pure: no I/O."""
     overview = document(data, data.accounts, detail=False)
-    yield "index.json", json_document(overview)
+    yield "index.json", json_document_chunks(overview)
     yield "index.html", render_index(overview).encode("utf-8")
     del overview
     for entry in data.accounts:
         doc = document(data, [entry], scope="account", value=entry["url"])
-        yield entry["status_file"], json_document(doc)
+        yield entry["status_file"], json_document_chunks(doc)
     for ministry in ministries(data.accounts):
         members = [a for a in data.accounts if a["ministry"] == ministry["name"]]
         doc = document(data, members, scope="ministry", value=ministry["name"])
         doc["ministries"] = [ministry]  # the slug chosen among all ministries
-        yield ministry["file"], json_document(doc)
+        yield ministry["file"], json_document_chunks(doc)
         yield ministry["page"], render_ministry(doc, ministry).encode("utf-8")
 
 
