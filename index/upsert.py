@@ -35,6 +35,7 @@ from index.models import (
     Repository,
     RepositoryMetric,
 )
+from index.queries import json_read
 from index.records import (
     AccountCrawl,
     ForgeSpec,
@@ -60,6 +61,12 @@ _SIGNAL_FIELDS = (
 )
 # a change in any of these makes the repository "updated" in the crawl summary
 _TRACKED = _REPO_FIELDS + ("visibility", "topics")
+# what an upsert compares with and keeps: plain rows (not ORM objects), JSON read with the export's shortcut
+_STORED_COLUMNS = (
+    Repository.forge_repo_id, Repository.previous_full_names, Repository.first_seen, Repository.gone_at,
+    *(getattr(Repository, name) for name in _TRACKED + _SIGNAL_FIELDS if name not in ("topics",)),
+    json_read(Repository.topics),
+)
 
 
 def login_key(host_kind: str, login: str) -> str:
@@ -282,12 +289,13 @@ def _upsert_repositories(
     new: list[str] = []
     updated: list[str] = []
     renamed: list[str] = []
+    unchanged: list[int] = []  # listed again exactly as stored, no new signals: only touched, never rewritten
     unique = list({r.forge_id: r for r in records}.values())  # a listing may repeat a repo across pages
     for batch in _chunks(unique):
         existing = {
             row.forge_repo_id: row
-            for row in session.scalars(
-                select(Repository).where(
+            for row in session.execute(
+                select(*_STORED_COLUMNS).where(
                     Repository.forge_id == forge_id, Repository.forge_repo_id.in_([r.forge_id for r in batch])
                 )
             )
@@ -308,6 +316,9 @@ def _upsert_repositories(
                 new.append(record.full_name if public else "")
             elif any(getattr(old, name) != values[name] for name in _TRACKED) or old.gone_at is not None:
                 updated.append(record.full_name if public else "")
+            elif record.signals is None:
+                unchanged.append(record.forge_id)
+                continue
             merged = dict(values)
             if record.signals is not None:
                 merged.update(_signal_values(record.signals))
@@ -337,6 +348,8 @@ def _upsert_repositories(
                 set_={name: statement.excluded[name] for name in rows[0] if name not in keep},
             )
             session.execute(statement, rows)
+    if unchanged:
+        _touch_unchanged(session, forge_id, account_id, run_id, unchanged, now)
     return new, updated, renamed
 
 

@@ -96,6 +96,28 @@ def test_unchanged_ids_count_as_seen(engine):
     assert _repos(engine)[1].last_seen == T0 + dt.timedelta(days=1)
 
 
+def test_relisted_unchanged_repository_is_touched_and_keeps_its_signals(engine):
+    """A listing without details (GitLab re-crawls, GitHub changed pages) only touches rows that did not change."""
+    _setup(engine)
+    first = start_run(engine)
+    record_account_crawl(engine, first, crawl("etalab", [repo(1, "a"), repo(2, "b")]), now=T0)
+    before = _repos(engine)
+    later, second = T0 + dt.timedelta(days=1), start_run(engine)
+    listed = [dataclasses.replace(repo(1, "a"), signals=None), dataclasses.replace(repo(2, "b", stars=9), signals=None)]
+    stored = record_account_crawl(engine, second, crawl("etalab", listed), now=later)
+    assert (stored.new, stored.updated, stored.gone, stored.seen) == (0, 1, 0, 2)
+    after = _repos(engine)
+    for forge_id in (1, 2):
+        assert after[forge_id].last_seen == later and after[forge_id].last_run_id == second
+        assert after[forge_id].signals_at == before[forge_id].signals_at == T0
+        assert after[forge_id].commits_365d == 12 and after[forge_id].score == before[forge_id].score
+    assert after[1].stars == 3 and after[2].stars == 9
+    with transaction(engine) as session:
+        days = session.execute(select(RepositoryMetric.repository_id, RepositoryMetric.stars)
+                               .where(RepositoryMetric.day == later.date())).all()
+    assert sorted(stars for _, stars in days) == [3, 9]
+
+
 def test_transfer_between_accounts_moves_the_row(engine):
     _setup(engine, **{"github.com": ["etalab", "dinum"]})
     run = start_run(engine)
