@@ -34,8 +34,8 @@ import httpx
 from crawler.forges import github_map as m
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
 from crawler.forges.http import (
-    ClientCache,
     DEFAULT_RESERVE,
+    ClientCache,
     ForgeHttp,
     HttpStatusError,
     SystemClock,
