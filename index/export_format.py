@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -39,8 +40,15 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",",
 _ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+class EncodedJSON(bytes):
+    """A value already encoded by json_bytes, spliced as is where it appears as an array element (a status
+    document repeats every account's entry in its ministry's document: each is encoded once)."""
+
+
 def json_bytes(value: Any) -> bytes:
     """Canonical compact JSON as UTF-8: keys sorted, no NaN, U+2028/U+2029 escaped."""
+    if type(value) is EncodedJSON:
+        return value
     try:
         data = _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate cannot be UTF-8: escape everything rather than fail
@@ -106,9 +114,21 @@ def json_pretty(document: Mapping[str, Any]) -> bytes:
     return (text + "\n").encode("utf-8", errors="backslashreplace")
 
 
+GZIP_LEVEL = 6  # 9 costs ~3x the time for ~2% smaller files
+
+
+def gzip_stream(fileobj: Any) -> gzip.GzipFile:
+    """A gzip writer whose output depends on the data only: no file name, mtime 0, the OS byte "unknown"
+    (gzip.compress writes the platform's), so the same input compresses to the same bytes on every machine."""
+    return gzip.GzipFile(filename="", mode="wb", compresslevel=GZIP_LEVEL, fileobj=fileobj, mtime=0)
+
+
 def gzip_bytes(data: bytes) -> bytes:
-    """gzip with mtime=0 and no file name: the same input always compresses to the same bytes."""
-    return gzip.compress(data, compresslevel=6, mtime=0)  # 9 costs ~3x the time for ~2% smaller files
+    """`data` compressed as the export's .gz twins are (gzip_stream)."""
+    buffer = io.BytesIO()
+    with gzip_stream(buffer) as packed:
+        packed.write(data)
+    return buffer.getvalue()
 
 
 def csv_cell(value: Any) -> str:
@@ -126,7 +146,8 @@ def csv_cell(value: Any) -> str:
         text = ";".join(str(item) for item in value)
     else:
         text = str(value)
-    text = _CSV_CONTROLS.sub("", text)
+    if not text.isprintable():  # printable text holds no control character: skip the regex for most cells
+        text = _CSV_CONTROLS.sub("", text)
     if text[:1] in _FORMULA_START:
         text = "'" + text
     return text
@@ -141,15 +162,44 @@ class CsvWriter:
         self._columns = tuple(columns)
         self._writer = csv.writer(self, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self._writer.writerow(self._columns)
+        self._plan: list[tuple[str, str | None]] | None = None
         self.rows = 0
 
     def write(self, text: str) -> None:  # csv.writer's side: one formatted row at a time
         self._sink.write(text.encode("utf-8", errors="backslashreplace"))
 
     def writerow(self, record: Mapping[str, Any]) -> None:
-        flat = flatten(record)
-        self._writer.writerow([csv_cell(flat.get(column)) for column in self._columns])
+        """`record` flattened as `flatten` would, without building the flat dict (records share one shape)."""
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _column_plan(self._columns, record)
+        cells: list[Any] = []
+        for key, sub in plan:
+            value = record.get(key)
+            if sub is not None:
+                value = value.get(sub) if type(value) is dict else None
+            if value is None:
+                cells.append("")
+            elif type(value) is int:  # most cells: csv writes an int as str() would, and a bool is not an int here
+                cells.append(value)
+            else:
+                cells.append(csv_cell(value))
+        self._writer.writerow(cells)
         self.rows += 1
+
+
+def _column_plan(columns: Sequence[str], record: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """Per column, (key, None) for a top-level value or (key, sub) for `key_sub` inside a nested object (one level
+    deep, as the exported records are; a nested object that is null leaves its columns empty)."""
+    parents = [k for k, v in record.items() if v is None or isinstance(v, dict)]
+    plan: list[tuple[str, str | None]] = []
+    for column in columns:
+        if column in record and not isinstance(record[column], dict):
+            plan.append((column, None))
+            continue
+        parent = max((k for k in parents if column.startswith(f"{k}_")), key=len, default=None)
+        plan.append((parent, column[len(parent) + 1:]) if parent is not None else (column, None))
+    return plan
 
 
 def csv_table(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> bytes:

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from index.atomic import AtomicFileSet
+from index.export_format import gzip_stream
 
 BLOCK = 1 << 18  # 256 KiB: big enough for zlib to work without the GIL, small enough to bound memory
 MAX_QUEUED = 16  # blocks waiting for the gzip thread before the producer waits for it (4 MiB)
-GZIP_LEVEL = 6  # 9 costs ~3x the time for ~2% smaller files
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class ExportWriter:
             archive = None
             if twin and self.gzip:
                 packed = stack.enter_context(self.file_set.open(self.out_dir / f"{name}.gz"))
-                archive = gzip.GzipFile(filename="", mode="wb", compresslevel=GZIP_LEVEL, fileobj=packed, mtime=0)
+                archive = gzip_stream(packed)
             elif twin:  # a .gz left by an earlier export would no longer match its JSON
                 self.file_set.remove(self.out_dir / f"{name}.gz")
             output = Output(handle, archive, self)

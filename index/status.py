@@ -151,8 +151,9 @@ _REPO_COLUMNS = (
 def _read_accounts(connection: Connection, day: dt.date) -> list[dict[str, Any]]:
     listed = and_(*published_filters(day)).label("listed")
     repos: dict[int, list[Any]] = {}
-    for repo in connection.execute(select(*_REPO_COLUMNS)):
-        repos.setdefault(repo.account_id, []).append(repo)
+    for part in connection.execute(select(*_REPO_COLUMNS)).partitions(1000):
+        for repo in part:
+            repos.setdefault(repo.account_id, []).append(repo)
     latest = select(func.max(AccountOutcome.id)).group_by(AccountOutcome.account_id).scalar_subquery()
     with Session(bind=connection) as session:  # ORM rows on the snapshot's connection; it never commits
         outcomes = {o.account_id: o for o in session.scalars(

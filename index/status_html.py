@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from index.atomic import AtomicFileSet
-from index.export_format import json_document_chunks
+from index.export_format import EncodedJSON, json_bytes, json_document_chunks
 from index.status import LABELS, Reason, StatusData, document, ministries
 
 STYLE = """
@@ -206,15 +206,20 @@ def iter_files(data: StatusData) -> Iterator[tuple[str, bytes | Iterator[bytes]]
     yield "index.json", json_document_chunks(overview)
     yield "index.html", render_index(overview).encode("utf-8")
     del overview
+    encoded: dict[int, EncodedJSON] = {}  # each account's entry, encoded once for its file and its ministry's
     for entry in data.accounts:
         doc = document(data, [entry], scope="account", value=entry["url"])
+        raw = encoded[id(entry)] = EncodedJSON(json_bytes(doc["accounts"][0]))
+        doc["accounts"] = [raw]
         yield entry["status_file"], json_document_chunks(doc)
     for ministry in ministries(data.accounts):
         members = [a for a in data.accounts if a["ministry"] == ministry["name"]]
         doc = document(data, members, scope="ministry", value=ministry["name"])
         doc["ministries"] = [ministry]  # the slug chosen among all ministries
+        html = render_ministry(doc, ministry).encode("utf-8")
+        doc["accounts"] = [encoded[id(a)] for a in members]
         yield ministry["file"], json_document_chunks(doc)
-        yield ministry["page"], render_ministry(doc, ministry).encode("utf-8")
+        yield ministry["page"], html
 
 
 def write_status_files(data: StatusData, out_dir: Path) -> list[Path]:

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from index.db import open_index, transaction
 from index.export import SCHEMAS, export_index
+from index.export_format import gzip_bytes
 from index.records import (
     AccountCrawl,
     AccountKind,
@@ -182,8 +183,9 @@ def test_every_file_validates_against_its_schema(exported):
         validator = Draft202012Validator(schemas[schema_name])
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(_load(out, path.relative_to(out)))]
         assert errors == [], f"{path.name}: {errors[:5]}"
-        assert json.loads(gzip.decompress((out / f"{path.relative_to(out)}.gz").read_bytes())) == _load(
-            out, path.relative_to(out))
+        twin = (out / f"{path.relative_to(out)}.gz").read_bytes()
+        assert twin == gzip_bytes(path.read_bytes()), f"{path.name}.gz is not its JSON, deterministically packed"
+        assert json.loads(gzip.decompress(twin)) == _load(out, path.relative_to(out))
     assert used == {"repositories.schema.json", "organisations.schema.json", "ministries.schema.json",
                     "stats.schema.json", "codegouvfr-repositories.schema.json",
                     "codegouvfr-organizations.schema.json", "repos_preprod.schema.json", "owners.schema.json"}

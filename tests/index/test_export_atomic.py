@@ -92,7 +92,8 @@ def test_reader_never_sees_a_partial_file(engine, tmp_path):
     assert _temporaries(out) == []
 
 
-def test_failed_export_leaves_the_previous_one(engine, tmp_path, monkeypatch):
+@pytest.mark.parametrize("failing_call", [1, 2, 7])  # a JSON and its .gz twin open together, then later files
+def test_failed_export_leaves_the_previous_one(engine, tmp_path, monkeypatch, failing_call):
     """The disk fills up in the middle of an export: every file stays as the previous export wrote it."""
     with transaction(engine) as session:
         sync_configuration(session, specs())
@@ -106,7 +107,7 @@ def test_failed_export_leaves_the_previous_one(engine, tmp_path, monkeypatch):
 
     def failing_fsync(fd: int) -> None:
         calls["n"] += 1
-        if calls["n"] == 7:  # some files already written aside, the rest not
+        if calls["n"] == failing_call:  # some files already written aside, the rest not
             raise OSError(errno.ENOSPC, "No space left on device")
         real_fsync(fd)
 
@@ -114,7 +115,7 @@ def test_failed_export_leaves_the_previous_one(engine, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         export_index(engine, out, now=T0 + dt.timedelta(days=1))
     monkeypatch.setattr(os, "fsync", real_fsync)
-    assert calls["n"] == 7
+    assert calls["n"] == failing_call
     assert _files(out) == before
     assert _temporaries(out) == []
     report = export_index(engine, out, now=T0 + dt.timedelta(days=1))  # and the next one goes through
