@@ -1,8 +1,9 @@
 """Measured steps, each run in a fresh child process: its wall time and peak RSS are its own.
 
 Peak RSS is `resource.getrusage(RUSAGE_SELF).ru_maxrss` read at the end of the child (Linux: KiB), i.e. the
-high-water mark of the whole step, imports and database included. The forge runs in another process and is
-not counted.
+high-water mark of the whole step, imports and database included, plus that of the step's largest child
+process (the export's status report runs in one beside it): an upper bound. The forge runs in another process
+and is not counted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from typing import Any
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The step's peak RSS plus its largest child's (the export builds status/ in one, beside it): an upper
+    bound of what the step held at once."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024
 
 
 def crawl_step(db_url: str, config_path: str, workers: int, per_host: int | None) -> dict[str, Any]:

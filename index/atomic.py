@@ -35,6 +35,7 @@ class AtomicFileSet:
         self._pending: list[tuple[Path, Path]] = []  # (temporary, target)
         self._removals: list[Path] = []
         self._done = False
+        self._detached = False
 
     def _temporary(self, target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +63,21 @@ class AtomicFileSet:
         with self.open(target) as handle:
             handle.write(data)
         return len(data)
+
+    def detach(self) -> list[tuple[Path, Path]]:
+        """Hand the files written aside over to another set (in another process: `adopt`), without renaming
+        them; this set is then done and removes nothing."""
+        if self._done:
+            raise RuntimeError("this file set was already committed or discarded")
+        self._done = self._detached = True
+        pending, self._pending = self._pending, []
+        return pending
+
+    def adopt(self, temporary: Path, target: Path) -> None:
+        """Take a file another set wrote aside (and detached): renamed with this set, or removed with it."""
+        if self._done:
+            raise RuntimeError("this file set was already committed or discarded")
+        self._pending.append((Path(temporary), Path(target)))
 
     def remove(self, target: Path) -> None:
         """Delete `target` (if it exists) on commit, after the new files are in place: a stale twin."""
@@ -91,6 +107,8 @@ class AtomicFileSet:
         return self
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        if self._detached:  # another set owns the files now
+            return
         if exc_type is None:
             try:
                 self.commit()

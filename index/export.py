@@ -31,6 +31,7 @@ from index.export_format import (
     json_document_chunks,
     json_pretty,
 )
+from index.export_status import StatusJob, write_status
 from index.export_writer import ExportedFile, ExportWriter
 from index.queries import ExportedAccount, ExportedRepository, ReadModel, read_model
 
@@ -292,14 +293,15 @@ def write_files(
 
 def export_index(
     engine: Engine, out_dir: Path, *, now: dt.datetime | None = None, gzip: bool = True,
-    ministry_ids: Mapping[str, str] | None = None, status: bool = True,
+    ministry_ids: Mapping[str, str] | None = None, status: bool = True, status_process: bool | None = None,
 ) -> ExportReport:
     """Write the export into `out_dir`: every file written aside as it is built, then all put in place at once.
 
     `now` (UTC-aware) is the export's date: it is `generated_at`, and the day `ignored_since` is compared with.
     `ministry_ids` maps a ministry's name to its pso_id (config/ministries.yml, inverted) for ministries.json.
     With `status`, the referencing status report (status/: JSON and static HTML, see index.status) is written in
-    the same atomic set, so the report always describes the exported files beside it.
+    the same atomic set, so the report always describes the exported files beside it; it is built in a second
+    process when `status_process` says so (None: from 20,000 repositories on, see index.export_status).
     """
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
@@ -307,28 +309,38 @@ def export_index(
         raise ValueError("export_index needs a timezone-aware `now`")
     generated_at = iso(now)
     assert generated_at is not None
+    out_dir = Path(out_dir)
     try:
-        model = read_model(engine, now.astimezone(dt.UTC).date())
+        job = StatusJob(engine, out_dir, now) if status and StatusJob.wanted(engine, status_process) else None
     except SQLAlchemyError as exc:
         raise IndexDatabaseError(f"cannot read the index: {str(exc).splitlines()[0]}") from exc
-    out_dir = Path(out_dir)
-    counts = (len(model.repositories), len(model.accounts))
-    with AtomicFileSet() as file_set, ExportWriter(file_set, out_dir, gzip=gzip) as writer:
-        write_files(writer, model, generated_at, ministry_ids)
-        if status:
-            from index.status import load_status
-            from index.status_html import iter_files as iter_status_files
-
-            status_root = out_dir / "status"
-            produced = set()
-            del model  # the status report reads the index again: let the export's rows go first
-            for name, data in iter_status_files(load_status(engine, now=now)):
-                writer.write(f"status/{name}", data)
-                produced.add(status_root / name)
-            if status_root.is_dir():  # pages of accounts or ministries no longer reported
-                for path in sorted(status_root.rglob("*")):
-                    if path.is_file() and path.suffix in (".json", ".html") and path not in produced:
-                        file_set.remove(path)
+    try:
+        try:
+            model = read_model(engine, now.astimezone(dt.UTC).date())
+        except SQLAlchemyError as exc:
+            raise IndexDatabaseError(f"cannot read the index: {str(exc).splitlines()[0]}") from exc
+        counts = (len(model.repositories), len(model.accounts))
+        with AtomicFileSet() as file_set, ExportWriter(file_set, out_dir, gzip=gzip) as writer:
+            write_files(writer, model, generated_at, ministry_ids)
+            del model
+            if status:
+                if job is not None:
+                    job.collect(file_set, writer)
+                else:
+                    write_status(writer, engine, now)
+                produced = {out_dir / f.path for f in writer.files if f.path.startswith("status/")}
+                status_root = out_dir / "status"
+                if status_root.is_dir():  # pages of accounts or ministries no longer reported
+                    for path in sorted(status_root.rglob("*")):
+                        if path.is_file() and path.suffix in (".json", ".html") and path not in produced:
+                            file_set.remove(path)
+    except BaseException:
+        if job is not None:
+            job.abandon()
+        raise
+    finally:
+        if job is not None:
+            job.close()
     written = sorted(writer.files, key=lambda f: f.path)
     return ExportReport(
         out_dir=out_dir, generated_at=generated_at, repositories=counts[0],

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from crawler.forges.base import RateLimitExhausted
-from crawler.forges.http import ForeignURL, ForgeHttp, TransientError
+from crawler.forges.http import ClientCache, ForeignURL, ForgeHttp, TransientError
 from crawler.simforge.server import Fault, SimForge
 from crawler.simforge.world import SimAccount, World
 
@@ -179,3 +179,22 @@ def test_authenticated_304_is_free_anonymous_is_not():
         assert "authorization" not in forge.seen[1]
     finally:
         forge.close()
+
+
+def test_a_client_kept_across_accounts_carries_no_credentials_nor_cookies_from_one_to_the_next():
+    forge = Scripted([(200, {"Set-Cookie": "session=abc; Path=/"}, b"{}"), (200, {}, b"{}")])
+    api = forge.url + "/api/v3"
+    clients = ClientCache()
+    try:
+        first = ForgeHttp(api, "tok", clock=FakeClock(), client=clients.get(api, 5.0))
+        first.request("GET", "orgs/a")
+        first.close()  # a lent client stays open for the next account
+        second = ForgeHttp(api, None, clock=FakeClock(), client=clients.get(api, 5.0))
+        assert second._client is first._client and not second._client.is_closed
+        second.request("GET", "orgs/b")
+        assert forge.seen[0]["authorization"] == "token tok"
+        assert "authorization" not in forge.seen[1] and "cookie" not in forge.seen[1]
+    finally:
+        clients.close()
+        forge.close()
+    assert first._client.is_closed

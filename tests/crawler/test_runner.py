@@ -118,8 +118,13 @@ def test_concurrent_crawl_respects_per_host_limit_and_uses_one_adapter_per_threa
     live = {"github.com": 0, "git.example.org": 0}
     peak = dict(live)
     adapters_by_thread = {}
+    closed = set()
 
     class Slow:
+        def close(self):  # the runner closes every adapter it made (they keep connections) once the run ends
+            assert self not in closed
+            closed.add(id(self))
+
         def crawl(self, target, known):
             adapters_by_thread.setdefault((threading.get_ident(), target.kind), set()).add(id(self))
             with lock:
@@ -135,6 +140,7 @@ def test_concurrent_crawl_respects_per_host_limit_and_uses_one_adapter_per_threa
     assert summary.accounts_ok == 13 and summary.repos_new == 13
     assert peak == {"github.com": 2, "git.example.org": 1}
     assert all(len(ids) == 1 for ids in adapters_by_thread.values())  # one adapter per kind per thread
+    assert closed == set().union(*adapters_by_thread.values())
 
 
 def test_unreachable_host_is_not_hammered(tmp_path, engine):

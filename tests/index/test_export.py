@@ -410,3 +410,27 @@ def test_non_public_repositories_never_named_anywhere(exported):
         if path.is_file() and path.parent.name != "schemas":
             data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
             assert b"secret-private" not in data and b"secret-internal" not in data, path
+
+
+def test_status_report_from_a_second_process_is_the_same_export(exported, engine, tmp_path):
+    """A big index builds status/ in a child process (index.export_status): same files, same bytes."""
+    out, inline = exported
+    child = export_index(engine, tmp_path / "child", now=NOW, status_process=True)
+    assert [(f.path, f.size, f.rows) for f in child.files] == [(f.path, f.size, f.rows) for f in inline.files]
+    assert any(f.path.startswith("status/accounts/") for f in child.files)
+    for f in inline.files:
+        assert (tmp_path / "child" / f.path).read_bytes() == (out / f.path).read_bytes(), f.path
+    assert not [p for p in (tmp_path / "child").rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_failed_export_removes_what_the_status_process_wrote(engine, tmp_path, monkeypatch):
+    build_index(engine)
+    import index.export as export_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(export_module, "write_files", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        export_index(engine, tmp_path / "out", now=NOW, status_process=True)
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
