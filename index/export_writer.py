@@ -42,6 +42,9 @@ class Output:
         self._buffer = bytearray()
 
     def write(self, chunk: bytes) -> None:
+        if not self._buffer and len(chunk) >= BLOCK:  # a whole page at once: no copy into the buffer
+            self._emit(chunk)
+            return
         self._buffer += chunk
         if len(self._buffer) >= BLOCK:
             self.flush()
@@ -51,16 +54,19 @@ class Output:
             self.write(chunk)
 
     def flush(self) -> None:
-        if not self._buffer:
-            return
-        block = bytes(self._buffer)
-        self._buffer.clear()
+        if self._buffer:
+            block = bytes(self._buffer)
+            self._buffer.clear()
+            self._emit(block)
+
+    def _emit(self, block: bytes) -> None:
         self.size += len(block)
         self._handle.write(block)
         if self._twin is not None:
             self._writer._compress(self._twin.write, block)
 
-    def finish_twin(self) -> None:
+    def finish(self) -> None:
+        """Write what is buffered and wait for the .gz twin to be complete."""
         self.flush()
         if self._twin is not None:
             self._writer._compress(self._twin.close)
@@ -105,7 +111,7 @@ class ExportWriter:
             output = Output(handle, archive, self)
             try:
                 yield output
-                output.finish_twin()
+                output.finish()
             except BaseException:
                 self._wait(raise_errors=False)  # the gzip thread must be done with `packed` before it is removed
                 raise
