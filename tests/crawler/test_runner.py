@@ -175,3 +175,28 @@ def test_biggest_known_accounts_and_new_whole_forges_start_first(tmp_path, engin
               on_unit_done=lambda unit, _c: order.append(unit.label))
     assert order == ["git.example.org (whole forge)", "code.example.org (whole forge)", "github.com/dinum",
                      "github.com/etalab"]
+
+
+def test_a_failure_to_store_stops_the_run_and_is_raised(tmp_path, engine, monkeypatch):
+    """The writer thread's error reaches the caller; what was stored before it stays, the run is closed."""
+    import pytest
+
+    import crawler.runner as runner
+
+    config = _config(tmp_path)
+    github = ScriptedAdapter({("github.com", "etalab"): crawl("etalab", [repo(1, "a")]),
+                              ("github.com", "dinum"): crawl("dinum", [repo(2, "b", owner="dinum")])})
+    real, calls = runner.record_account_crawl, []
+
+    def failing_second(engine_, run_id, crawl_):
+        calls.append(crawl_.login)
+        if len(calls) == 2:
+            raise RuntimeError("database is locked")
+        return real(engine_, run_id, crawl_)
+
+    monkeypatch.setattr(runner, "record_account_crawl", failing_second)
+    with pytest.raises(RuntimeError, match="database is locked"):
+        run_crawl(engine, config, plan(config, forge="github.com"), adapters={"github": lambda: github}, workers=1)
+    with transaction(engine) as session:
+        assert [r.full_name for r in session.scalars(select(Repository))] == ["etalab/a"]
+        assert session.scalars(select(CrawlRun)).one().finished_at is not None
