@@ -64,6 +64,7 @@ _TRACKED = _REPO_FIELDS + ("visibility", "topics")
 # what an upsert compares with and keeps: plain rows (not ORM objects), JSON read with the export's shortcut
 _STORED_COLUMNS = (
     Repository.forge_repo_id, Repository.previous_full_names, Repository.first_seen, Repository.gone_at,
+    Repository.score,
     *(getattr(Repository, name) for name in _TRACKED + _SIGNAL_FIELDS if name not in ("topics",)),
     json_read(Repository.topics),
 )
@@ -312,23 +313,26 @@ def _upsert_repositories(
                 if old.full_name not in previous:
                     previous.append(old.full_name)
                 renamed.append(f"{old.full_name} -> {record.full_name}" if public else "")
-            if old is None:
-                new.append(record.full_name if public else "")
-            elif any(getattr(old, name) != values[name] for name in _TRACKED) or old.gone_at is not None:
-                updated.append(record.full_name if public else "")
-            elif record.signals is None:
-                unchanged.append(record.forge_id)
-                continue
+            changed = old is not None and (
+                any(getattr(old, name) != values[name] for name in _TRACKED) or old.gone_at is not None)
             merged = dict(values)
             if record.signals is not None:
                 merged.update(_signal_values(record.signals))
                 merged["signals_at"] = now
             elif old is not None:
                 merged.update({name: getattr(old, name) for name in _SIGNAL_FIELDS})
+            points = score(merged)
+            if old is None:
+                new.append(record.full_name if public else "")
+            elif changed:
+                updated.append(record.full_name if public else "")
+            elif record.signals is None and old.score == points:  # a new scoring rule still rewrites the row
+                unchanged.append(record.forge_id)
+                continue
             row = {
                 **values,
                 "forge_id": forge_id, "forge_repo_id": record.forge_id, "account_id": account_id,
-                "previous_full_names": previous, "score": score(merged),
+                "previous_full_names": previous, "score": points,
                 "first_seen": old.first_seen if old else now, "last_seen": now, "gone_at": None,
                 "last_run_id": run_id,
             }

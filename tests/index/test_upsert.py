@@ -3,7 +3,7 @@
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from index.db import transaction
 from index.models import Account, AccountOutcome, CrawlRun, HttpValidatorRow, Repository, RepositoryMetric
@@ -167,3 +167,15 @@ def test_hostile_text_is_stored_safely(engine):
     record_account_crawl(engine, run, crawl("etalab", [repo(1, "a", description=nasty, topics=("x\x00y",))]))
     row = _repos(engine)[1]
     assert row.description == nasty.replace("\x00", "") and row.topics == ["xy"]
+
+
+def test_relisting_rewrites_a_score_computed_by_an_older_rule(engine):
+    _setup(engine)
+    run = start_run(engine)
+    record_account_crawl(engine, run, crawl("etalab", [repo(1, "a")]), now=T0)
+    expected = _repos(engine)[1].score
+    with transaction(engine) as session:
+        session.execute(update(Repository).values(score=-4242))  # as a previous version of the rule had it
+    listed = dataclasses.replace(repo(1, "a"), signals=None)
+    stored = record_account_crawl(engine, run, crawl("etalab", [listed]), now=T0 + dt.timedelta(days=1))
+    assert (stored.new, stored.updated) == (0, 0) and _repos(engine)[1].score == expected
