@@ -98,7 +98,7 @@ class StatusJob:
                 lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
                 raise RuntimeError(f"the status report could not be built (exit {code}): "
                                    f"{lines[-1] if lines else 'no message'}")
-            self._handed = [tuple(item) for item in json.loads(output)]  # type: ignore[misc]
+            self._handed = [tuple(item) for item in json.loads(output)]
         return self._handed
 
     def collect(self, file_set: AtomicFileSet, writer: ExportWriter) -> None:

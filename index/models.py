@@ -60,7 +60,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             try:
                 parsed = parse(value)
             except (TypeError, ValueError):  # not the text SQLAlchemy writes: let it decide
-                return general(value)  # type: ignore[no-any-return]
+                return general(value)
             return parsed.replace(tzinfo=utc) if parsed.tzinfo is None else parsed.astimezone(utc)
 
         return process
