@@ -82,8 +82,8 @@ def json_document_chunks(document: Mapping[str, Any]) -> Iterator[bytes]:
 
 
 class JsonArrayWriter:
-    """A top-level JSON array written element by element into a byte sink, one element per line (json_array's
-    bytes): for files produced side by side in one pass over the rows."""
+    """A top-level JSON array written element by element into a byte sink, one element per line: for files
+    produced side by side in one pass over the rows (json_array writes through it too)."""
 
     def __init__(self, sink: Any):
         self._sink = sink
@@ -98,8 +98,13 @@ class JsonArrayWriter:
 
 
 def json_array(items: Iterable[Any]) -> bytes:
-    """A top-level JSON array, one element per line."""
-    return b"".join(json_array_chunks(items)) + b"\n"
+    """A top-level JSON array, one element per line (JsonArrayWriter's bytes, all at once)."""
+    pieces: list[bytes] = []
+    writer = JsonArrayWriter(SimpleNamespace(write=pieces.append))
+    for item in items:
+        writer.append(item)
+    writer.close()
+    return b"".join(pieces)
 
 
 def json_document(document: Mapping[str, Any]) -> bytes:
@@ -155,7 +160,7 @@ def csv_cell(value: Any) -> str:
 
 class CsvWriter:
     """RFC 4180 rows into a byte sink (anything with `write(bytes)`): CRLF line ends, fields quoted when they hold
-    a comma, a quote or a line break; UTF-8, no BOM. Records are flattened (`flatten`) to the columns."""
+    a comma, a quote or a line break; UTF-8, no BOM. A nested object's fields are `key_field` columns."""
 
     def __init__(self, sink: Any, columns: Sequence[str]):
         self._sink = sink
@@ -169,7 +174,7 @@ class CsvWriter:
         self._sink.write(text.encode("utf-8", errors="backslashreplace"))
 
     def writerow(self, record: Mapping[str, Any]) -> None:
-        """`record` flattened as `flatten` would, without building the flat dict (records share one shape)."""
+        """One record; the columns are mapped to its keys once, from the first record (records share one shape)."""
         plan = self._plan
         if plan is None:
             plan = self._plan = _column_plan(self._columns, record)
@@ -209,18 +214,6 @@ def csv_table(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> byte
     for row in rows:
         writer.writerow(row)
     return b"".join(pieces)
-
-
-def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested objects become prefix_key columns (a null object leaves its columns empty)."""
-    flat: dict[str, Any] = {}
-    for key, item in value.items():
-        name = f"{prefix}{key}"
-        if isinstance(item, dict):
-            flat.update(flatten(item, f"{name}_"))
-        else:
-            flat[name] = item
-    return flat
 
 
 def blank_to_none(value: str | None) -> str | None:
