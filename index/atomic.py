@@ -1,8 +1,9 @@
 """Atomic replacement of a set of files, so that a frontend never reads half a file.
 
-Every file is first written in full beside its target (same directory, hence same filesystem), flushed and
-fsync'd; only when all of them are on disk is each one `os.replace`d into place, then the directories are
-fsync'd so the renames survive a power cut. `os.replace` is atomic on POSIX: a reader opening the target gets
+Every file is first written in full beside its target (same directory, hence same filesystem); only when all
+of them are on disk (flushed at commit: one `syncfs` per filesystem on Linux, an `fsync` per file elsewhere) is
+each one `os.replace`d into place, then the directories are fsync'd so the renames survive a power cut.
+An export writes ~2,000 files at ten times code.gouv.fr's size: one fsync each cost more than a second. `os.replace` is atomic on POSIX: a reader opening the target gets
 either the old file or the new one, never a mix. If anything fails before the renames (a serialisation error,
 a full disk, a crash), the temporary files are removed and every previous file is left untouched.
 
@@ -13,11 +14,14 @@ reader may see new and old files side by side, for the few microseconds the rena
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 class AtomicFileSet:
@@ -51,7 +55,6 @@ class AtomicFileSet:
         try:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
         except BaseException:
             handle.close()
             temporary.unlink(missing_ok=True)
@@ -88,6 +91,7 @@ class AtomicFileSet:
         if self._done:
             raise RuntimeError("this file set was already committed or discarded")
         self._done = True
+        make_durable([temporary for temporary, _ in self._pending])
         for temporary, target in self._pending:
             os.replace(temporary, target)
         for target in self._removals:
@@ -117,6 +121,46 @@ class AtomicFileSet:
                 raise
         else:
             self.discard()
+
+
+def make_durable(paths: list[Path]) -> None:
+    """Flush written files to disk: on Linux one syncfs(2) per filesystem they are on (a file set sits in one
+    or two folders), elsewhere, or if syncfs fails, one fsync per file."""
+    if not paths:
+        return
+    syncfs = _syncfs()
+    if syncfs is not None:  # it reports writeback errors (a disk found full late) since Linux 5.8
+        done: set[int] = set()
+        for path in paths:
+            device = os.stat(path).st_dev
+            if device in done:
+                continue
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                if syncfs(fd) != 0:
+                    break
+            finally:
+                os.close(fd)
+            done.add(device)
+        else:
+            return
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@functools.cache
+def _syncfs() -> Any:
+    """libc's syncfs (Linux), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
 
 
 def _fsync_directory(directory: Path) -> None:
