@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ def run_scale(scale: float, latency_ms: float, *, workers: int, per_host: int | 
             step = step_of(crawl_step, db_url, str(config), workers, per_host)
             step["forge"] = forge_figures(forge.stats(), kinds, repos)
             out["steps"][name] = step
+            if name == "cold" and workdir:  # a snapshot to profile a first re-crawl again (bench.recrawl)
+                snapshot(Path(tmp) / "index.sqlite", Path(tmp) / "index-cold.sqlite")
             echo(f"  {name}: {step['seconds']:.1f} s, {step['forge']['requests']} requests, "
                  f"{step['forge']['points']} points, peak RSS {step['peak_rss_mb']:.0f} MB")
         step = step_of(export_step, db_url, str(Path(tmp) / "export"))
@@ -85,6 +88,17 @@ def run_scale(scale: float, latency_ms: float, *, workers: int, per_host: int | 
     out["forge_peak_rss_mb"] = forge.peak_rss_mb
     out["ratios"] = ratios(out)
     return out
+
+
+def snapshot(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite index, its write-ahead log included (SQLite's online backup)."""
+    target.unlink(missing_ok=True)
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
 
 
 def ratios(result: dict[str, Any]) -> dict[str, Any]:
