@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from index.atomic import AtomicFileSet
 from index.db import IndexDatabaseError
 from index.export_codegouvfr import write_codegouvfr_files
+from index.export_fork import ForkedFiles
 from index.export_format import (
     CsvWriter,
     blank_to_none,
@@ -31,7 +32,7 @@ from index.export_format import (
     json_document_chunks,
     json_pretty,
 )
-from index.export_status import StatusJob, write_status
+from index.export_status import CHILD_FROM_REPOSITORIES, StatusJob, write_status
 from index.export_writer import ExportedFile, ExportWriter
 from index.queries import ExportedAccount, ExportedRepository, ReadModel, read_model
 
@@ -88,10 +89,10 @@ def repository_json(repo: ExportedRepository) -> dict[str, Any]:
         "forks": repo.forks,
         "watchers": repo.watchers,
         "open_issues": repo.open_issues,
-        "created_at": iso(repo.created_at),
-        "updated_at": iso(repo.updated_at),
-        "pushed_at": iso(repo.pushed_at),
-        "last_commit_at": iso(repo.last_commit_at),
+        "created_at": repo.created_at,
+        "updated_at": repo.updated_at,
+        "pushed_at": repo.pushed_at,
+        "last_commit_at": repo.last_commit_at,
         "archived": repo.archived,
         "fork": repo.fork,
         "parent_url": repo.parent_url,
@@ -102,7 +103,7 @@ def repository_json(repo: ExportedRepository) -> dict[str, Any]:
             "commits_365d": repo.commits_365d,
             "contributors_365d": repo.contributors_365d,
             "releases_count": repo.releases_count,
-            "latest_release_at": iso(repo.latest_release_at),
+            "latest_release_at": repo.latest_release_at,
         },
         "files": {
             "readme": repo.has_readme,
@@ -113,9 +114,9 @@ def repository_json(repo: ExportedRepository) -> dict[str, Any]:
         },
         "publiccode": _publiccode(repo.publiccode),
         "score": repo.score,
-        "first_seen": iso(repo.first_seen),
-        "last_seen": iso(repo.last_seen),
-        "signals_at": iso(repo.signals_at),
+        "first_seen": repo.first_seen,
+        "last_seen": repo.last_seen,
+        "signals_at": repo.signals_at,
         "previous_full_names": list(repo.previous_full_names or []),
         "ministry": account.ministry,
         "pso_id": account.pso_id,
@@ -151,7 +152,7 @@ def account_json(account: ExportedAccount, repos: list[ExportedRepository]) -> d
         "email": blank_to_none(account.email),
         "location": blank_to_none(account.location),
         "verified": account.verified,
-        "created_at": iso(account.created_at),
+        "created_at": account.created_at,
         "followers": account.followers,
         "repositories_count": len(repos),
         "forge_repositories_count": account.forge_repositories_count,
@@ -163,10 +164,10 @@ def account_json(account: ExportedAccount, repos: list[ExportedRepository]) -> d
         "crawl": {
             "status": account.last_status,
             "error": account.last_error,
-            "last_attempt_at": iso(account.last_attempt_at),
-            "last_success_at": iso(account.last_success_at),
-            "first_seen": iso(account.first_seen),
-            "last_seen": iso(account.last_seen),
+            "last_attempt_at": account.last_attempt_at,
+            "last_success_at": account.last_success_at,
+            "first_seen": account.first_seen,
+            "last_seen": account.last_seen,
         },
     }
 
@@ -255,45 +256,86 @@ def stats_json(
 
 
 # the export ------------------------------------------------------------------------------------------------------
-def write_files(
-    writer: ExportWriter, model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None
-) -> None:
-    """Every exported file, written as it is produced: repositories are encoded one at a time, straight into
-    repositories.json and its CSV twin, so memory holds the read model and a few blocks, never a whole file."""
-    repos = sorted(model.repositories, key=lambda r: r.sort_key)
-    accounts = sorted(model.accounts, key=account_sort_key)
-    repos_by_account: dict[int, list[ExportedRepository]] = defaultdict(list)
-    for repo in repos:
-        repos_by_account[repo.account.id].append(repo)
-    head = {"schema_version": SCHEMA_VERSION, "generated_at": generated_at}
+@dataclass(frozen=True)
+class ExportOrder:
+    """The read model in the files' order: repositories and accounts sorted, repositories grouped by account."""
 
+    repos: list[ExportedRepository]
+    accounts: list[ExportedAccount]
+    by_account: dict[int, list[ExportedRepository]]
+
+    @classmethod
+    def of(cls, model: ReadModel) -> ExportOrder:
+        repos = sorted(model.repositories, key=lambda r: r.sort_key)
+        by_account: dict[int, list[ExportedRepository]] = defaultdict(list)
+        for repo in repos:
+            by_account[repo.account.id].append(repo)
+        return cls(repos, sorted(model.accounts, key=account_sort_key), by_account)
+
+
+def write_repository_files(writer: ExportWriter, order: ExportOrder, head: dict[str, str]) -> None:
+    """repositories.json and its CSV twin, in one pass: each repository is encoded once, into both, so memory
+    holds the read model and a few blocks, never a whole file."""
     with writer.open("repositories.json", twin=True) as json_out, writer.open("repositories.csv") as csv_out:
         table = CsvWriter(csv_out, REPOSITORY_CSV_COLUMNS)
 
         def rows() -> Iterator[dict[str, Any]]:
-            for repo in repos:
+            for repo in order.repos:
                 row = repository_json(repo)
                 table.writerow(row)  # the CSV row is written as its JSON row goes by
                 yield row
 
         json_out.write_all(json_document_chunks({**head, "repositories": rows()}))
-        json_out.rows = csv_out.rows = len(repos)
-    account_rows = [account_json(a, repos_by_account.get(a.id, [])) for a in accounts]
+        json_out.rows = csv_out.rows = len(order.repos)
+
+
+def write_summary_files(
+    writer: ExportWriter, model: ReadModel, order: ExportOrder, head: dict[str, str],
+    ministry_ids: Mapping[str, str] | None = None,
+) -> None:
+    """Every other file: organisations, ministries, stats, the code.gouv.fr formats and the schemas."""
+    account_rows = [account_json(a, order.by_account.get(a.id, [])) for a in order.accounts]
     writer.write("organisations.json", json_document_chunks({**head, "organisations": account_rows}),
                  len(account_rows), twin=True)
     writer.write("organisations.csv", csv_table(ORGANISATION_CSV_COLUMNS, account_rows), len(account_rows))
     del account_rows
-    ministries = ministries_json(accounts, repos_by_account, ministry_ids or {})
+    ministries = ministries_json(order.accounts, order.by_account, ministry_ids or {})
     writer.write("ministries.json", json_pretty({**head, "ministries": ministries}), len(ministries), twin=True)
-    writer.write("stats.json", json_pretty({**head, **stats_json(model, repos, repos_by_account)}), twin=True)
-    write_codegouvfr_files(writer, "codegouvfr", repos, accounts, repos_by_account)
+    writer.write("stats.json", json_pretty({**head, **stats_json(model, order.repos, order.by_account)}), twin=True)
+    write_codegouvfr_files(writer, "codegouvfr", order.repos, order.accounts, order.by_account)
     for schema in sorted(SCHEMAS.glob("*.schema.json")):
         writer.write(f"schemas/{schema.name}", schema.read_bytes())
+
+
+def write_files(
+    writer: ExportWriter, model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None,
+    *, fork: bool = False,
+) -> ForkedFiles | None:
+    """Every exported file, written as it is produced. With `fork`, the summary files are written by a forked
+    copy of this process while this one writes the repository files (index.export_fork): the returned job is
+    to be collected into the same set, or abandoned; None when everything was written here."""
+    order = ExportOrder.of(model)
+    head = {"schema_version": SCHEMA_VERSION, "generated_at": generated_at}
+
+    def summaries(out: ExportWriter) -> None:
+        write_summary_files(out, model, order, head, ministry_ids)
+
+    forked = ForkedFiles.start(writer.out_dir, writer.gzip, summaries) if fork else None
+    try:
+        write_repository_files(writer, order, head)
+        if forked is None:
+            summaries(writer)
+    except BaseException:
+        if forked is not None:
+            forked.abandon()
+        raise
+    return forked
 
 
 def export_index(
     engine: Engine, out_dir: Path, *, now: dt.datetime | None = None, gzip: bool = True,
     ministry_ids: Mapping[str, str] | None = None, status: bool = True, status_process: bool | None = None,
+    fork: bool | None = None,
 ) -> ExportReport:
     """Write the export into `out_dir`: every file written aside as it is built, then all put in place at once.
 
@@ -302,6 +344,9 @@ def export_index(
     With `status`, the referencing status report (status/: JSON and static HTML, see index.status) is written in
     the same atomic set, so the report always describes the exported files beside it; it is built in a second
     process when `status_process` says so (None: from 20,000 repositories on, see index.export_status).
+    With `fork` (None: from 20,000 repositories on), the files other than repositories.json and its CSV are
+    written by a forked copy of this process, on the other core (index.export_fork; where forking is not safe,
+    here).
     """
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
@@ -320,9 +365,12 @@ def export_index(
         except SQLAlchemyError as exc:
             raise IndexDatabaseError(f"cannot read the index: {str(exc).splitlines()[0]}") from exc
         counts = (len(model.repositories), len(model.accounts))
+        split = counts[0] >= CHILD_FROM_REPOSITORIES if fork is None else fork
         with AtomicFileSet() as file_set, ExportWriter(file_set, out_dir, gzip=gzip) as writer:
-            write_files(writer, model, generated_at, ministry_ids)
+            forked = write_files(writer, model, generated_at, ministry_ids, fork=split)
             del model
+            if forked is not None:
+                forked.collect(file_set, writer)  # its failure fails the export: the set discards everything
             if status:
                 if job is not None:
                     job.collect(file_set, writer)

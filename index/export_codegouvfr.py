@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from index.export_format import JsonArrayWriter, blank_to_none, cut, iso, json_array
+from index.export_format import JsonArrayWriter, blank_to_none, cut, json_array
 from index.export_writer import ExportWriter
 from index.licences import FORGE_LICENCE_KEYS
 from index.queries import ExportedAccount, ExportedRepository
@@ -43,7 +43,7 @@ def repository_entry(repo: ExportedRepository) -> dict[str, Any]:
     return {
         "awesome-score": repo.score,
         "archived": repo.archived,
-        "updated_at": _s(iso(repo.updated_at or repo.pushed_at)),
+        "updated_at": _s(repo.updated_at or repo.pushed_at),
         "description": _s(blank_to_none(repo.description)),
         "id": repo.html_url,
         "fork": repo.fork,
@@ -85,7 +85,7 @@ def organisation_entry(account: ExportedAccount, repositories_count: int) -> dic
     return {
         "location": _s(account.location),
         "icon_url": _s(account.avatar_url),
-        "created_at": _s(iso(account.created_at)),
+        "created_at": _s(account.created_at),
         "description": _s(blank_to_none(account.description)),
         "email": _s(account.email),
         "floss_policy": _s(account.floss_policy),

@@ -5,6 +5,10 @@ The publication rules live here and only here, so every exported file agrees on 
 - an account likewise, and only on a published forge;
 - a repository when it is public (never private or internal), not gone, and its account is published.
 
+Timestamps come as the text the files publish (`Time`: ISO 8601 UTC to the second, "2024-05-03T12:01:02Z"),
+formatted by the database: at ten times code.gouv.fr's size an export holds ~800,000 of them, and turning each
+into a datetime and back into text was the largest cost of a row in Python.
+
 Everything is read in one transaction (REPEATABLE READ on PostgreSQL, an explicit BEGIN on SQLite, whose driver
 would otherwise give each SELECT its own snapshot), so counts in one file match rows in another even while a
 crawl writes. Rows come back in no particular order: the export sorts them itself.
@@ -19,11 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, Text, TypeDecorator, func, or_, select, type_coerce
+from sqlalchemy import JSON, Connection, Engine, String, Text, TypeDecorator, func, or_, select, type_coerce
 
-from index.models import Account, Forge, Repository, RepositoryMetric
+from index.models import Account, Forge, Repository, RepositoryMetric, UTCDateTime
 
 UNKNOWN_PSO_ID = "00000000-0000-0000-0000-000000000000"  # code.gouv.fr's placeholder for "body not known"
+Time = str  # a timestamp as published: "YYYY-MM-DDTHH:MM:SSZ", UTC (export_format.iso's form)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +57,17 @@ class ExportedAccount:
     email: str | None
     location: str | None
     verified: bool | None
-    created_at: dt.datetime | None
+    created_at: Time | None
     followers: int | None
     forge_repositories_count: int | None
     pso_id: str | None
     ministry: str | None
     floss_policy: str | None
     ospo_url: str | None
-    first_seen: dt.datetime | None
-    last_seen: dt.datetime | None
-    last_attempt_at: dt.datetime | None
-    last_success_at: dt.datetime | None
+    first_seen: Time | None
+    last_seen: Time | None
+    last_attempt_at: Time | None
+    last_success_at: Time | None
     last_status: str | None
     last_error: str | None
 
@@ -104,9 +109,9 @@ class ExportedRepository:
     forks: int
     watchers: int | None
     open_issues: int | None
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
-    pushed_at: dt.datetime | None
+    created_at: Time | None
+    updated_at: Time | None
+    pushed_at: Time | None
     archived: bool
     fork: bool
     parent_url: str | None
@@ -115,19 +120,19 @@ class ExportedRepository:
     license_spdx: str | None
     commits_365d: int | None
     contributors_365d: int | None
-    last_commit_at: dt.datetime | None
+    last_commit_at: Time | None
     releases_count: int | None
-    latest_release_at: dt.datetime | None
+    latest_release_at: Time | None
     has_readme: bool | None
     has_license: bool | None
     has_contributing: bool | None
     has_changelog: bool | None
     has_publiccode: bool | None
     publiccode: dict[str, Any] | None
-    signals_at: dt.datetime | None
+    signals_at: Time | None
     score: int
-    first_seen: dt.datetime
-    last_seen: dt.datetime
+    first_seen: Time
+    last_seen: Time
     trend: dict[str, Any] | None = None  # changes over TREND_DAYS, from the metrics history
 
     @property
@@ -197,7 +202,9 @@ def _read(connection: Connection, day: dt.date) -> ReadModel:
         row.id: ExportedForge(row.host, row.kind, known_pso(row.pso_id), row.ministry or None, bool(row.whole_forge))
         for row in forge_rows
     }
-    account_columns = [c for c in Account.__table__.c if c.name not in ("login_key", "configured", "ignored_since")]
+    dialect = connection.dialect.name
+    account_columns = [published(c, dialect) for c in Account.__table__.c
+                       if c.name not in ("login_key", "configured", "ignored_since")]
     account_rows = connection.execute(
         select(*account_columns).join(Forge, Forge.id == Account.forge_id).where(*published_filters(day))
     ).mappings().all()
@@ -215,8 +222,7 @@ def _read(connection: Connection, day: dt.date) -> ReadModel:
             last_seen=row["last_seen"], last_attempt_at=row["last_attempt_at"],
             last_success_at=row["last_success_at"], last_status=row["last_status"], last_error=row["last_error"],
         )
-    columns = [getattr(Repository, c) for c in REPOSITORY_COLUMNS]
-    columns = [json_read(c) if c.name in _JSON_COLUMNS else c for c in columns]
+    columns = [published(getattr(Repository, c), dialect) for c in REPOSITORY_COLUMNS]
     baselines = _trend_baselines(connection, day)
     repositories = []
     # rows are streamed, not fetched all at once: at ten times code.gouv.fr's size they weigh as much as the model
@@ -234,8 +240,22 @@ def _read(connection: Connection, day: dt.date) -> ReadModel:
     return ReadModel(day, list(forges.values()), list(accounts.values()), repositories, history)
 
 
-_JSON_COLUMNS = frozenset(c.name for c in Repository.__table__.c if isinstance(c.type, JSON))
 assert REPOSITORY_COLUMNS == tuple(f.name for f in fields(ExportedRepository))[1:-1], "keep the two in one order"
+
+PUBLISHED_TIME = {  # per dialect: a UTC timestamp column as `Time` text, truncated to the second as iso() does
+    "sqlite": lambda column: func.strftime("%Y-%m-%dT%H:%M:%SZ", column),  # the stored text is naive UTC
+    "postgresql": lambda column: func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+}
+
+
+def published(column: Any, dialect: str) -> Any:
+    """A column as the read model wants it: timestamps as `Time` text, JSON through JSONValue's shortcut, the
+    rest as they are (each keeps the column's name)."""
+    if isinstance(column.type, UTCDateTime):
+        return type_coerce(PUBLISHED_TIME[dialect](column), String).label(column.key)
+    if isinstance(column.type, JSON):
+        return json_read(column)
+    return column
 
 
 def json_read(column: Any) -> Any:
@@ -291,7 +311,7 @@ def _trend_baselines(connection: Connection, day: dt.date) -> dict[int, Any]:
 
 
 def _trend(row: Any, baseline: Any) -> dict[str, Any] | None:
-    if baseline is None or baseline.day >= row.last_seen.date():
+    if baseline is None or baseline.day.isoformat() >= row.last_seen[:10]:
         return None
 
     def delta(now: int | None, then: int | None) -> int | None:

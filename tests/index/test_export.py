@@ -434,3 +434,56 @@ def test_failed_export_removes_what_the_status_process_wrote(engine, tmp_path, m
     with pytest.raises(RuntimeError, match="disk on fire"):
         export_index(engine, tmp_path / "out", now=NOW, status_process=True)
     assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+
+
+def test_timestamps_formatted_by_the_database_as_iso_would(engine, tmp_path):
+    """The read model takes timestamps as text from the database (SQLite strftime, PostgreSQL to_char): the same
+    text as export_format.iso, sub-seconds truncated (never rounded up), a non-UTC time converted, years padded."""
+    from index.export_format import iso
+
+    instants = [
+        dt.datetime(2026, 11, 1, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 2, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),  # 2026-11-01T23:30:00Z
+        dt.datetime(2001, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+    ]
+    with transaction(engine) as session:
+        sync_configuration(session, [ForgeSpec("github.com", "github", accounts=(AccountSpec("etalab"),))])
+    run = start_run(engine)
+    record_account_crawl(engine, run, _crawl("github.com", "etalab", AccountKind.ORGANIZATION, [
+        repo(i + 1, f"r{i}", created_at=when, pushed_at=when) for i, when in enumerate(instants)]), now=NOW)
+    export_index(engine, tmp_path, now=NOW, gzip=False, status=False)
+    rows = {r["name"]: r for r in _load(tmp_path, "repositories.json")["repositories"]}
+    for i, when in enumerate(instants):
+        assert rows[f"r{i}"]["created_at"] == rows[f"r{i}"]["pushed_at"] == iso(when)
+    assert rows["r0"]["created_at"] == "2026-11-01T23:59:59Z" and rows["r1"]["created_at"] == "2026-11-01T23:30:00Z"
+
+
+def test_summary_files_from_a_forked_process_are_the_same_export(exported, engine, tmp_path):
+    """A big index writes everything but repositories.json/.csv in a forked copy of the process: same bytes."""
+    out, inline = exported
+    forked = export_index(engine, tmp_path / "forked", now=NOW, fork=True)
+    assert [(f.path, f.size, f.rows) for f in forked.files] == [(f.path, f.size, f.rows) for f in inline.files]
+    for f in inline.files:
+        assert (tmp_path / "forked" / f.path).read_bytes() == (out / f.path).read_bytes(), f.path
+    assert not [p for p in (tmp_path / "forked").rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("where", ["child", "parent"])
+def test_failure_on_either_side_of_the_fork_keeps_the_previous_export(engine, tmp_path, monkeypatch, where):
+    """The forked child failing (its file set discards its files) or the parent failing while the child writes
+    (the parent removes what the child handed over): the previous export stays, and no temporary file."""
+    import index.export as export_module
+
+    build_index(engine)
+    export_index(engine, tmp_path, now=NOW, fork=False)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(export_module, "write_codegouvfr_files" if where == "child" else "write_repository_files",
+                        broken)
+    message = "part of the export could not be written: RuntimeError: disk on fire" if where == "child" else "disk"
+    with pytest.raises(RuntimeError, match=message):
+        export_index(engine, tmp_path, now=NOW + dt.timedelta(days=1), fork=True)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
