@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Date, Engine, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -222,7 +222,7 @@ def _record(session: Session, run_id: int, crawl: AccountCrawl, now: dt.datetime
     seen_ids = {r.forge_id for r in crawl.repositories} | set(crawl.unchanged_ids)
     if crawl.unchanged_ids:
         _touch_unchanged(session, forge.id, account.id, run_id, crawl.unchanged_ids, now)
-    _record_metrics(session, forge.id, seen_ids, now.date())
+    _record_metrics(session, account.id, run_id, now.date())
     gone: list[str] = []
     if ok and crawl.complete:
         gone = _mark_gone(session, account.id, seen_ids, now)
@@ -360,30 +360,25 @@ def _upsert_repositories(
 def _touch_unchanged(
     session: Session, forge_id: int, account_id: int, run_id: int, ids: Sequence[int], now: dt.datetime
 ) -> None:
+    table = Repository.__table__.c  # a Core UPDATE: nothing in the session to synchronise with
     for batch in _chunks(list(ids)):
         session.execute(
-            update(Repository)
-            .where(Repository.forge_id == forge_id, Repository.forge_repo_id.in_(batch))
+            update(Repository.__table__)
+            .where(table.forge_id == forge_id, table.forge_repo_id.in_(batch))
             .values(last_seen=now, gone_at=None, last_run_id=run_id, account_id=account_id)
         )
 
 
-def _record_metrics(session: Session, forge_id: int, forge_ids: set[int], day: dt.date) -> None:
+def _record_metrics(session: Session, account_id: int, run_id: int, day: dt.date) -> None:
+    """The day's metrics of every repository this crawl saw (upserted or touched: `last_run_id` is this run's),
+    copied by the database in one statement: an unchanged re-crawl at x10 sees 90,000 repositories."""
     columns = ("stars", "forks", "watchers", "open_issues", "commits_365d", "contributors_365d")
-    for batch in _chunks(sorted(forge_ids)):
-        rows = session.execute(
-            select(Repository.id, *(getattr(Repository, c) for c in columns)).where(
-                Repository.forge_id == forge_id, Repository.forge_repo_id.in_(batch)
-            )
-        ).all()
-        if not rows:
-            continue
-        values = [{"repository_id": row[0], "day": day, **dict(zip(columns, row[1:], strict=True))} for row in rows]
-        statement = _insert(session, RepositoryMetric.__table__)
-        statement = statement.on_conflict_do_update(
-            index_elements=["repository_id", "day"], set_={c: statement.excluded[c] for c in columns}
-        )
-        session.execute(statement, values)
+    seen = select(Repository.id, literal(day, Date), *(getattr(Repository, c) for c in columns)).where(
+        Repository.account_id == account_id, Repository.last_run_id == run_id)  # SQLite's upsert wants a WHERE
+    statement = _insert(session, RepositoryMetric.__table__).from_select(["repository_id", "day", *columns], seen)
+    statement = statement.on_conflict_do_update(
+        index_elements=["repository_id", "day"], set_={c: statement.excluded[c] for c in columns})
+    session.execute(statement)
 
 
 def _mark_gone(session: Session, account_id: int, seen: set[int], now: dt.datetime) -> list[str]:

@@ -94,6 +94,9 @@ def test_unchanged_ids_count_as_seen(engine):
                                   now=T0 + dt.timedelta(days=1))
     assert result.gone == 0 and result.seen == 2
     assert _repos(engine)[1].last_seen == T0 + dt.timedelta(days=1)
+    with transaction(engine) as session:  # the day's metrics too, though nothing was listed in full
+        days = session.execute(select(RepositoryMetric.day, func.count()).group_by(RepositoryMetric.day)).all()
+    assert sorted(days) == [(T0.date(), 2), ((T0 + dt.timedelta(days=1)).date(), 2)]
 
 
 def test_relisted_unchanged_repository_is_touched_and_keeps_its_signals(engine):
