@@ -197,12 +197,12 @@ def record_account_crawl(engine: Engine, run_id: int, crawl: AccountCrawl, now: 
 
 
 def _record(session: Session, run_id: int, crawl: AccountCrawl, now: dt.datetime) -> StoredOutcome:
-    forge = session.scalars(select(Forge).where(Forge.host == crawl.forge_host)).one()
+    forge_id, forge_kind = session.execute(select(Forge.id, Forge.kind).where(Forge.host == crawl.forge_host)).one()
     account = session.scalars(
-        select(Account).where(Account.forge_id == forge.id, Account.login_key == login_key(forge.kind, crawl.login))
+        select(Account).where(Account.forge_id == forge_id, Account.login_key == login_key(forge_kind, crawl.login))
     ).one_or_none()
     if account is None:  # crawled without being configured (e.g. --owner on a whole forge): remember it
-        account = Account(forge_id=forge.id, login=crawl.login, login_key=login_key(forge.kind, crawl.login),
+        account = Account(forge_id=forge_id, login=crawl.login, login_key=login_key(forge_kind, crawl.login),
                           configured=False)
         session.add(account)
         session.flush()
@@ -218,15 +218,15 @@ def _record(session: Session, run_id: int, crawl: AccountCrawl, now: dt.datetime
         account.last_seen = now
         account.first_seen = account.first_seen or now
 
-    new, updated, renamed = _upsert_repositories(session, forge.id, account.id, run_id, crawl.repositories, now)
+    new, updated, renamed = _upsert_repositories(session, forge_id, account.id, run_id, crawl.repositories, now)
     seen_ids = {r.forge_id for r in crawl.repositories} | set(crawl.unchanged_ids)
     if crawl.unchanged_ids:
-        _touch_unchanged(session, forge.id, account.id, run_id, crawl.unchanged_ids, now)
+        _touch_unchanged(session, forge_id, account.id, run_id, crawl.unchanged_ids, now)
     _record_metrics(session, account.id, run_id, now.date())
     gone: list[str] = []
     if ok and crawl.complete:
         gone = _mark_gone(session, account.id, seen_ids, now)
-    _store_validators(session, forge.id, crawl.validators, now)
+    _store_validators(session, forge_id, crawl.validators, now)
 
     outcome = AccountOutcome(
         run_id=run_id, account_id=account.id, status=crawl.status.value, error=crawl.error,
@@ -430,10 +430,9 @@ def _add_to_run(session: Session, run_id: int, crawl: AccountCrawl, new: int, up
         increments["accounts_skipped"] = run.accounts_skipped + 1
     else:
         increments["accounts_failed"] = run.accounts_failed + 1
-    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(**increments))
-    # per-forge detail is a JSON document: read-modify-write inside this transaction
-    row = session.get_one(CrawlRun, run_id, populate_existing=True)
-    per_forge = dict(row.per_forge or {})
+    # per-forge detail is a JSON document: read-modify-write inside this transaction, in Core statements (the
+    # ORM's synchronised UPDATE and reload cost more than the rest of an unchanged account's storing)
+    per_forge = dict(session.execute(select(run.per_forge).where(run.id == run_id)).scalar_one() or {})
     entry = dict(per_forge.get(crawl.forge_host) or {})
     for key, value in (
         ("accounts", 1), (f"accounts_{status.value}", 1), ("repos_new", new), ("repos_updated", updated),
@@ -442,7 +441,7 @@ def _add_to_run(session: Session, run_id: int, crawl: AccountCrawl, new: int, up
     ):
         entry[key] = entry.get(key, 0) + value
     per_forge[crawl.forge_host] = entry
-    row.per_forge = per_forge
+    session.execute(update(CrawlRun.__table__).where(run.id == run_id).values(**increments, per_forge=per_forge))
 
 
 def count_repositories(session: Session) -> int:
