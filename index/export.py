@@ -136,6 +136,12 @@ REPOSITORY_CSV_COLUMNS = (
 )
 
 
+# the read model's timestamps: text in the published form, safe in a CSV cell as they are
+REPOSITORY_CSV_TIMESTAMPS = ("created_at", "updated_at", "pushed_at", "last_commit_at", "activity_latest_release_at",
+                             "first_seen", "last_seen", "signals_at")
+assert set(REPOSITORY_CSV_TIMESTAMPS) <= set(REPOSITORY_CSV_COLUMNS)
+
+
 # organisations.json ----------------------------------------------------------------------------------------------
 def account_json(account: ExportedAccount, repos: list[ExportedRepository]) -> dict[str, Any]:
     return {
@@ -277,7 +283,7 @@ def write_repository_files(writer: ExportWriter, order: ExportOrder, head: dict[
     """repositories.json and its CSV twin, in one pass: each repository is encoded once, into both, so memory
     holds the read model and a few blocks, never a whole file."""
     with writer.open("repositories.json", twin=True) as json_out, writer.open("repositories.csv") as csv_out:
-        table = CsvWriter(csv_out, REPOSITORY_CSV_COLUMNS)
+        table = CsvWriter(csv_out, REPOSITORY_CSV_COLUMNS, verbatim=REPOSITORY_CSV_TIMESTAMPS)
 
         def rows() -> Iterator[dict[str, Any]]:
             for repo in order.repos:
@@ -286,6 +292,7 @@ def write_repository_files(writer: ExportWriter, order: ExportOrder, head: dict[
                 yield row
 
         json_out.write_all(json_document_chunks({**head, "repositories": rows()}))
+        table.flush()
         json_out.rows = csv_out.rows = len(order.repos)
 
 

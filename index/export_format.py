@@ -160,37 +160,52 @@ def csv_cell(value: Any) -> str:
 
 class CsvWriter:
     """RFC 4180 rows into a byte sink (anything with `write(bytes)`): CRLF line ends, fields quoted when they hold
-    a comma, a quote or a line break; UTF-8, no BOM. A nested object's fields are `key_field` columns."""
+    a comma, a quote or a line break; UTF-8, no BOM. A nested object's fields are `key_field` columns.
 
-    def __init__(self, sink: Any, columns: Sequence[str]):
+    Rows are formatted into a text buffer and handed to the sink in blocks: `flush()` when done. `verbatim`
+    columns hold text the export made itself (timestamps): csv_cell's neutralisation is skipped for them."""
+
+    FLUSH_AT = 1 << 16  # characters
+
+    def __init__(self, sink: Any, columns: Sequence[str], verbatim: Iterable[str] = ()):
         self._sink = sink
         self._columns = tuple(columns)
-        self._writer = csv.writer(self, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        self._verbatim = frozenset(verbatim)
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self._writer.writerow(self._columns)
-        self._plan: list[tuple[str, str | None]] | None = None
+        self._plan: list[tuple[str, str | None, bool]] | None = None
         self.rows = 0
 
-    def write(self, text: str) -> None:  # csv.writer's side: one formatted row at a time
-        self._sink.write(text.encode("utf-8", errors="backslashreplace"))
+    def flush(self) -> None:
+        """Hand what is formatted to the sink."""
+        text = self._text.getvalue()
+        if text:
+            self._sink.write(text.encode("utf-8", errors="backslashreplace"))
+            self._text.seek(0)
+            self._text.truncate()
 
     def writerow(self, record: Mapping[str, Any]) -> None:
         """One record; the columns are mapped to its keys once, from the first record (records share one shape)."""
         plan = self._plan
         if plan is None:
-            plan = self._plan = _column_plan(self._columns, record)
+            plan = self._plan = [(key, sub, column in self._verbatim) for column, (key, sub)
+                                 in zip(self._columns, _column_plan(self._columns, record), strict=True)]
         cells: list[Any] = []
-        for key, sub in plan:
+        for key, sub, verbatim in plan:
             value = record.get(key)
             if sub is not None:
                 value = value.get(sub) if type(value) is dict else None
             if value is None:
                 cells.append("")
-            elif type(value) is int:  # most cells: csv writes an int as str() would, and a bool is not an int here
+            elif verbatim or type(value) is int:  # csv writes an int as str() would; a bool is not an int here
                 cells.append(value)
             else:
                 cells.append(csv_cell(value))
         self._writer.writerow(cells)
         self.rows += 1
+        if self._text.tell() >= self.FLUSH_AT:
+            self.flush()
 
 
 def _column_plan(columns: Sequence[str], record: Mapping[str, Any]) -> list[tuple[str, str | None]]:
@@ -213,6 +228,7 @@ def csv_table(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> byte
     writer = CsvWriter(SimpleNamespace(write=pieces.append), columns)
     for row in rows:
         writer.writerow(row)
+    writer.flush()
     return b"".join(pieces)
 
 

@@ -7,11 +7,21 @@ import datetime as dt
 import gzip
 import io
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from index.export_codegouvfr import forge_licence_key
-from index.export_format import csv_cell, csv_table, cut, gzip_bytes, iso, json_array, json_document
+from index.export_format import (
+    CsvWriter,
+    csv_cell,
+    csv_table,
+    cut,
+    gzip_bytes,
+    iso,
+    json_array,
+    json_document,
+)
 
 
 def test_json_is_strict_utf8_even_with_lone_surrogates():
@@ -49,6 +59,21 @@ def test_csv_round_trips_rfc4180():
     assert data == b'a,b\r\n"say ""hi"", then\r\nleave",1\r\n,-2\r\n'
     assert list(csv.reader(io.StringIO(data.decode(), newline=""))) == [
         ["a", "b"], ['say "hi", then\r\nleave', "1"], ["", "-2"]]
+
+
+def test_csv_blocks_and_verbatim_columns(monkeypatch):
+    """Rows reach the sink in blocks (flush() hands over the rest): the same bytes as one block; a verbatim
+    column's text is written as is, any other text is neutralised."""
+    rows = [{"at": f"2026-11-0{i % 9 + 1}T00:00:00Z", "text": f"=cmd{i}\U0001F600", "n": i} for i in range(500)]
+    whole = csv_table(["at", "text", "n"], rows)
+    monkeypatch.setattr(CsvWriter, "FLUSH_AT", 100)
+    pieces: list[bytes] = []
+    writer = CsvWriter(SimpleNamespace(write=pieces.append), ["at", "text", "n"], verbatim=["at"])
+    for row in rows:
+        writer.writerow(row)
+    writer.flush()
+    assert len(pieces) > 100 and b"".join(pieces) == whole
+    assert whole.splitlines()[1] == "2026-11-01T00:00:00Z,'=cmd0\U0001F600,0".encode()
 
 
 def test_gzip_is_deterministic():
