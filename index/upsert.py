@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, Engine, func, literal, select, update
+from sqlalchemy import Date, Engine, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -197,7 +198,9 @@ def record_account_crawl(engine: Engine, run_id: int, crawl: AccountCrawl, now: 
 
 
 def _record(session: Session, run_id: int, crawl: AccountCrawl, now: dt.datetime) -> StoredOutcome:
-    forge_id, forge_kind = session.execute(select(Forge.id, Forge.kind).where(Forge.host == crawl.forge_host)).one()
+    forges = Forge.__table__.c  # Core: no ORM entity to build for two values
+    forge_id, forge_kind = session.execute(
+        select(forges.id, forges.kind).where(forges.host == crawl.forge_host)).one()
     account = session.scalars(
         select(Account).where(Account.forge_id == forge_id, Account.login_key == login_key(forge_kind, crawl.login))
     ).one_or_none()
@@ -369,16 +372,27 @@ def _touch_unchanged(
         )
 
 
+METRIC_COLUMNS = ("stars", "forks", "watchers", "open_issues", "commits_365d", "contributors_365d")
+
+
 def _record_metrics(session: Session, account_id: int, run_id: int, day: dt.date) -> None:
     """The day's metrics of every repository this crawl saw (upserted or touched: `last_run_id` is this run's),
     copied by the database in one statement: an unchanged re-crawl at x10 sees 90,000 repositories."""
-    columns = ("stars", "forks", "watchers", "open_issues", "commits_365d", "contributors_365d")
-    seen = select(Repository.id, literal(day, Date), *(getattr(Repository, c) for c in columns)).where(
-        Repository.account_id == account_id, Repository.last_run_id == run_id)  # SQLite's upsert wants a WHERE
-    statement = _insert(session, RepositoryMetric.__table__).from_select(["repository_id", "day", *columns], seen)
-    statement = statement.on_conflict_do_update(
-        index_elements=["repository_id", "day"], set_={c: statement.excluded[c] for c in columns})
-    session.execute(statement)
+    statement = _metrics_statement(session.get_bind().dialect.name)
+    session.execute(statement, {"account_id": account_id, "run_id": run_id, "day": day})
+
+
+@functools.cache
+def _metrics_statement(dialect: str) -> Any:
+    """Built once per dialect (building it cost more than running it, per account)."""
+    table = Repository.__table__.c
+    seen = select(table.id, bindparam("day", type_=Date), *(table[c] for c in METRIC_COLUMNS)).where(
+        table.account_id == bindparam("account_id"), table.last_run_id == bindparam("run_id"))  # SQLite's upsert
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RepositoryMetric.__table__)  # wants
+    statement = insert.from_select(["repository_id", "day", *METRIC_COLUMNS], seen)  # a WHERE in its SELECT
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(index_elements=["repository_id", "day"],
+                                           set_={c: excluded[c] for c in METRIC_COLUMNS})
 
 
 def _mark_gone(session: Session, account_id: int, seen: set[int], now: dt.datetime) -> list[str]:
