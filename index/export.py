@@ -31,6 +31,7 @@ from index.export_format import (
     iso,
     json_document_chunks,
     json_pretty,
+    json_sorted_bytes,
 )
 from index.export_status import CHILD_FROM_REPOSITORIES, StatusJob, write_status
 from index.export_writer import ExportedFile, ExportWriter
@@ -63,64 +64,71 @@ class ExportReport:
 def _publiccode(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if stored is None:
         return None
-    parsed: dict[str, Any] = {key: stored.get(key) for key in PUBLICCODE_KEYS}
-    parsed["valid"] = bool(parsed["valid"])
-    parsed["funded_by"] = sorted(str(item) for item in (stored.get("funded_by") or []))
-    return parsed
+    return {  # keys in sorted order, as everywhere in a row (repository_json)
+        "description": stored.get("description"),
+        "error": stored.get("error"),
+        "funded_by": sorted(str(item) for item in (stored.get("funded_by") or [])),
+        "license": stored.get("license"),
+        "maintenance_type": stored.get("maintenance_type"),
+        "name": stored.get("name"),
+        "valid": bool(stored.get("valid")),
+    }
 
 
 def repository_json(repo: ExportedRepository) -> dict[str, Any]:
+    """One repository as published. Keys are written in sorted order at every level, so that the row can be
+    encoded without sorting (json_sorted_bytes): a test walks a full row to keep it so."""
     account = repo.account
     return {
-        "forge": account.forge.host,
-        "forge_kind": account.forge.kind,
-        "forge_id": repo.forge_repo_id,
-        "full_name": repo.full_name,
-        "name": repo.name,
-        "owner": {"login": account.login, "kind": account.kind, "url": account.url},
-        "owner_path": repo.owner_path,
-        "html_url": repo.html_url,
-        "description": blank_to_none(repo.description),
-        "homepage": blank_to_none(repo.homepage),
-        "default_branch": repo.default_branch,
-        "language": blank_to_none(repo.language),
-        "topics": sorted(set(repo.topics or [])),
-        "stars": repo.stars,
-        "forks": repo.forks,
-        "watchers": repo.watchers,
-        "open_issues": repo.open_issues,
-        "created_at": repo.created_at,
-        "updated_at": repo.updated_at,
-        "pushed_at": repo.pushed_at,
-        "last_commit_at": repo.last_commit_at,
-        "archived": repo.archived,
-        "fork": repo.fork,
-        "parent_url": repo.parent_url,
-        "template": repo.template,
-        "empty": repo.empty,
-        "license": repo.license_spdx,
         "activity": {
             "commits_365d": repo.commits_365d,
             "contributors_365d": repo.contributors_365d,
-            "releases_count": repo.releases_count,
             "latest_release_at": repo.latest_release_at,
+            "releases_count": repo.releases_count,
         },
+        "archived": repo.archived,
+        "created_at": repo.created_at,
+        "default_branch": repo.default_branch,
+        "description": blank_to_none(repo.description),
+        "empty": repo.empty,
         "files": {
-            "readme": repo.has_readme,
-            "license": repo.has_license,
-            "contributing": repo.has_contributing,
             "changelog": repo.has_changelog,
+            "contributing": repo.has_contributing,
+            "license": repo.has_license,
             "publiccode": repo.has_publiccode,
+            "readme": repo.has_readme,
         },
-        "publiccode": _publiccode(repo.publiccode),
-        "score": repo.score,
         "first_seen": repo.first_seen,
+        "forge": account.forge.host,
+        "forge_id": repo.forge_repo_id,
+        "forge_kind": account.forge.kind,
+        "fork": repo.fork,
+        "forks": repo.forks,
+        "full_name": repo.full_name,
+        "homepage": blank_to_none(repo.homepage),
+        "html_url": repo.html_url,
+        "language": blank_to_none(repo.language),
+        "last_commit_at": repo.last_commit_at,
         "last_seen": repo.last_seen,
-        "signals_at": repo.signals_at,
-        "previous_full_names": list(repo.previous_full_names or []),
+        "license": repo.license_spdx,
         "ministry": account.ministry,
+        "name": repo.name,
+        "open_issues": repo.open_issues,
+        "owner": {"kind": account.kind, "login": account.login, "url": account.url},
+        "owner_path": repo.owner_path,
+        "parent_url": repo.parent_url,
+        "previous_full_names": list(repo.previous_full_names or []),
         "pso_id": account.pso_id,
+        "publiccode": _publiccode(repo.publiccode),
+        "pushed_at": repo.pushed_at,
+        "score": repo.score,
+        "signals_at": repo.signals_at,
+        "stars": repo.stars,
+        "template": repo.template,
+        "topics": sorted(set(repo.topics or [])),
         "trend_30d": repo.trend,
+        "updated_at": repo.updated_at,
+        "watchers": repo.watchers,
     }
 
 
@@ -289,7 +297,7 @@ def write_repository_files(writer: ExportWriter, order: ExportOrder, head: dict[
             for repo in order.repos:
                 row = repository_json(repo)
                 table.writerow(row)  # the CSV row is written as its JSON row goes by
-                yield row
+                yield json_sorted_bytes(row)
 
         json_out.write_all(json_document_chunks({**head, "repositories": rows()}))
         table.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from index.export_format import JsonArrayWriter, blank_to_none, cut, json_array
+from index.export_format import JsonArrayWriter, blank_to_none, cut, json_array, json_sorted_bytes
 from index.export_writer import ExportWriter
 from index.licences import FORGE_LICENCE_KEYS
 from index.queries import ExportedAccount, ExportedRepository
@@ -39,24 +39,25 @@ def _s(value: Any) -> Any:
 
 
 def repository_entry(repo: ExportedRepository) -> dict[str, Any]:
+    """Keys in sorted order (as in short_repository_entry): entries are encoded without sorting."""
     account = repo.account
     return {
-        "awesome-score": repo.score,
         "archived": repo.archived,
-        "updated_at": _s(repo.updated_at or repo.pushed_at),
-        "description": _s(blank_to_none(repo.description)),
-        "id": repo.html_url,
-        "fork": repo.fork,
-        "template": repo.template,
+        "awesome-score": repo.score,
         "contributing": bool(repo.has_contributing),
-        "publiccode": bool(repo.has_publiccode),
+        "description": _s(blank_to_none(repo.description)),
+        "fork": repo.fork,
+        "forks_count": repo.forks,
+        "full_name": repo.full_name,
+        "id": repo.html_url,
         "language": _s(blank_to_none(repo.language)),
         "license": forge_licence_key(repo.license_spdx),
-        "full_name": repo.full_name,
-        "repo_name": repo.name,
-        "forks_count": repo.forks,
-        "platform": account.forge.host,
         "owner": account.url,
+        "platform": account.forge.host,
+        "publiccode": bool(repo.has_publiccode),
+        "repo_name": repo.name,
+        "template": repo.template,
+        "updated_at": _s(repo.updated_at or repo.pushed_at),
     }
 
 
@@ -68,8 +69,8 @@ def short_repository_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
         "c?": entry["contributing"],
         "d": cut(entry["description"], SHORT_DESCRIPTION),
         "f": entry["forks_count"],
-        "fn": entry["full_name"],
         "f?": entry["fork"],
+        "fn": entry["full_name"],
         "l": entry["language"],
         "li": entry["license"],
         "n": entry["repo_name"],
@@ -131,9 +132,9 @@ def write_codegouvfr_files(
         full, short = JsonArrayWriter(full_out), JsonArrayWriter(short_out)
         for repo in repos:
             entry = repository_entry(repo)
-            full.append(entry)
+            full.append(json_sorted_bytes(entry))
             if entry["awesome-score"] >= 0:
-                short.append(short_repository_entry(entry))
+                short.append(json_sorted_bytes(short_repository_entry(entry)))
         full.close()
         short.close()
         full_out.rows, short_out.rows = full.count, short.count

@@ -317,9 +317,9 @@ def _trend(row: Any, baseline: Any) -> dict[str, Any] | None:
     def delta(now: int | None, then: int | None) -> int | None:
         return None if now is None or then is None else now - then
 
-    return {"since": baseline.day.isoformat(), "stars": delta(row.stars, baseline.stars),
-            "forks": delta(row.forks, baseline.forks),
-            "commits_365d": delta(row.commits_365d, baseline.commits_365d)}
+    return {"commits_365d": delta(row.commits_365d, baseline.commits_365d),  # keys sorted: see repository_json
+            "forks": delta(row.forks, baseline.forks), "since": baseline.day.isoformat(),
+            "stars": delta(row.stars, baseline.stars)}
 
 
 def _history(connection: Connection, day: dt.date) -> list[dict[str, Any]]:

@@ -487,3 +487,34 @@ def test_failure_on_either_side_of_the_fork_keeps_the_previous_export(engine, tm
     with pytest.raises(RuntimeError, match=message):
         export_index(engine, tmp_path, now=NOW + dt.timedelta(days=1), fork=True)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_row_builders_write_keys_in_sorted_order():
+    """Rows are encoded without sorting (json_sorted_bytes): every dict they hold must be built sorted."""
+    from types import SimpleNamespace
+
+    from index.export import repository_json
+    from index.export_codegouvfr import repository_entry, short_repository_entry
+    from index.queries import REPOSITORY_COLUMNS, ExportedAccount, ExportedForge, ExportedRepository, _trend
+
+    forge = ExportedForge("github.com", "github", PM, "Premier ministre", False)
+    account = ExportedAccount(1, forge, *(["x"] * 24))
+    values = {name: "1" for name in REPOSITORY_COLUMNS} | {"score": 1, "stars": 1, "forks": 1, "license_spdx": "MIT",
+        "publiccode": {"valid": True, "error": None, "name": "n", "description": "d", "license": "MIT",
+                       "maintenance_type": "internal", "funded_by": ["b", "a"]},
+        "previous_full_names": ["a/b"], "topics": ["t"], "full_name": "a/b", "last_seen": "2026-11-02T00:00:00Z"}
+    trend = _trend(SimpleNamespace(stars=3, forks=2, commits_365d=1, last_seen="2026-11-02T00:00:00Z"),
+                   SimpleNamespace(day=dt.date(2026, 10, 1), stars=1, forks=1, commits_365d=1))
+    repository = ExportedRepository(account, **values, trend=trend)
+
+    def dicts(value):
+        if isinstance(value, dict):
+            yield value
+            for item in value.values():
+                yield from dicts(item)
+
+    row, entry = repository_json(repository), repository_entry(repository)
+    found = list(dicts(row)) + list(dicts(entry)) + list(dicts(short_repository_entry(entry)))
+    assert len(found) == 8  # row, activity, files, owner, publiccode, trend_30d; two code.gouv.fr entries
+    for value in found:
+        assert list(value) == sorted(value), list(value)
