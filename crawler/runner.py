@@ -229,25 +229,34 @@ def run_crawl(
         return _crawl_unit(engine, unit, factories, local.adapters, validators_by_host[unit.forge.host])
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="crawl")
+
+    def start_units(*, settle_down_hosts: bool = True) -> None:
+        """Start what the limits allow, in plan order; record the units of hosts found down as not tried (unless
+        told not to yet: outcomes are stored in the order the units ended)."""
+        nonlocal interrupted
+        if stop is not None and stop.is_set() and pending:
+            interrupted = True
+            pending.clear()
+        for unit in list(pending):
+            if unit.forge.host in down:  # no request to a host that keeps failing: an honest outcome
+                if not settle_down_hosts:
+                    continue
+                pending.remove(unit)
+                crawl = _not_tried(unit, down[unit.forge.host])
+                _tally(summary, unit, crawl, record_account_crawl(engine, run_id, crawl))
+                if on_unit_done:
+                    on_unit_done(unit, crawl)
+                continue
+            if len(running) >= workers:
+                break
+            if active[unit.forge.host] < limit(unit):
+                pending.remove(unit)
+                active[unit.forge.host] += 1
+                running[pool.submit(crawl_in_thread, unit)] = unit
+
     try:
         while pending or running:
-            if stop is not None and stop.is_set() and pending:
-                interrupted = True
-                pending.clear()
-            for unit in list(pending):  # start what the limits allow, in plan order
-                if unit.forge.host in down:  # no request to a host that keeps failing: an honest outcome
-                    pending.remove(unit)
-                    crawl = _not_tried(unit, down[unit.forge.host])
-                    _tally(summary, unit, crawl, record_account_crawl(engine, run_id, crawl))
-                    if on_unit_done:
-                        on_unit_done(unit, crawl)
-                    continue
-                if len(running) >= workers:
-                    break
-                if active[unit.forge.host] < limit(unit):
-                    pending.remove(unit)
-                    active[unit.forge.host] += 1
-                    running[pool.submit(crawl_in_thread, unit)] = unit
+            start_units()
             try:
                 done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
             except KeyboardInterrupt:
@@ -256,6 +265,7 @@ def run_crawl(
                 interrupted = True
                 pending.clear()
                 continue
+            finished = []
             for future in done:
                 unit = running.pop(future)
                 active[unit.forge.host] -= 1
@@ -269,6 +279,9 @@ def run_crawl(
                                       f"in this run (last: {crawl.error})")
                 else:
                     unreachable_streak[host] = 0
+                finished.append((unit, crawl))
+            start_units(settle_down_hosts=False)  # the next accounts' requests overlap this thread's storing
+            for unit, crawl in finished:
                 stored = record_account_crawl(engine, run_id, crawl)
                 _tally(summary, unit, crawl, stored)
                 if on_unit_done:

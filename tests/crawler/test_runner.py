@@ -1,6 +1,7 @@
 """The runner: units from the configuration, one transaction each, failures recorded, never a crash."""
 
 import threading
+import time
 
 from sqlalchemy import select
 
@@ -91,16 +92,19 @@ def test_run_records_each_unit_and_survives_adapter_errors(tmp_path, engine):
 
 
 def test_stop_event_interrupts_between_units(tmp_path, engine):
+    """A stop asked while a unit runs: that unit finishes and is stored, no other one starts."""
     config = _config(tmp_path)
     stop = threading.Event()
-    github = ScriptedAdapter({("github.com", "etalab"): crawl("etalab", [repo(1, "a")]),
-                              ("github.com", "dinum"): crawl("dinum", [repo(2, "b", owner="dinum")])})
 
-    def after(unit, _crawl):
-        stop.set()
+    class StopsDuringTheFirstUnit(ScriptedAdapter):
+        def crawl(self, target, known):
+            stop.set()
+            return super().crawl(target, known)
 
+    github = StopsDuringTheFirstUnit({("github.com", "etalab"): crawl("etalab", [repo(1, "a")]),
+                                      ("github.com", "dinum"): crawl("dinum", [repo(2, "b", owner="dinum")])})
     summary = run_crawl(engine, config, plan(config, forge="github.com"), adapters={"github": lambda: github},
-                        stop=stop, on_unit_done=after, workers=1)
+                        stop=stop, workers=1)
     assert summary.status == "interrupted" and github.seen == [("github.com", "etalab")]
     with transaction(engine) as session:
         assert [r.full_name for r in session.scalars(select(Repository))] == ["etalab/a"]  # first unit kept
@@ -141,6 +145,36 @@ def test_concurrent_crawl_respects_per_host_limit_and_uses_one_adapter_per_threa
     assert peak == {"github.com": 2, "git.example.org": 1}
     assert all(len(ids) == 1 for ids in adapters_by_thread.values())  # one adapter per kind per thread
     assert closed == set().union(*adapters_by_thread.values())
+
+
+def test_next_unit_starts_while_the_last_one_is_stored(tmp_path, engine, monkeypatch):
+    """A freed slot is refilled before this thread stores what came back: the next account's requests overlap
+    the storing (an x10 re-crawl spends half its time storing)."""
+    import crawler.runner as runner
+
+    config = _config(tmp_path)
+    events = []
+
+    class Recording(ScriptedAdapter):
+        def crawl(self, target, known):
+            events.append(("crawl", target.login))
+            return super().crawl(target, known)
+
+    store = runner.record_account_crawl
+
+    def slow_store(engine, run_id, crawl, *args, **kwargs):
+        time.sleep(0.2)
+        events.append(("stored", crawl.login))
+        return store(engine, run_id, crawl, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "record_account_crawl", slow_store)
+    github = Recording({("github.com", "etalab"): crawl("etalab", [repo(1, "a")]),
+                        ("github.com", "dinum"): crawl("dinum", [repo(2, "b", owner="dinum")])})
+    summary = run_crawl(engine, config, plan(config, forge="github.com"), adapters={"github": lambda: github},
+                        workers=1)
+    assert summary.accounts_ok == 2
+    first = events[0][1]
+    assert events.index(("crawl", "dinum" if first == "etalab" else "etalab")) < events.index(("stored", first))
 
 
 def test_unreachable_host_is_not_hammered(tmp_path, engine):
