@@ -9,6 +9,7 @@ copied to `<out>/schemas/` with each export.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections import Counter, defaultdict
@@ -26,6 +27,7 @@ from index.export_codegouvfr import write_codegouvfr_files
 from index.export_fork import ForkedFiles
 from index.export_format import (
     CsvWriter,
+    EncodedJSON,
     blank_to_none,
     csv_table,
     iso,
@@ -287,28 +289,39 @@ class ExportOrder:
         return cls(repos, sorted(model.accounts, key=account_sort_key), by_account)
 
 
-def write_repository_files(writer: ExportWriter, order: ExportOrder, head: dict[str, str]) -> None:
-    """repositories.json and its CSV twin, in one pass: each repository is encoded once, into both, so memory
+def write_repository_files(
+    writer: ExportWriter, order: ExportOrder, head: dict[str, str], *, json: bool = True, csv: bool = True
+) -> None:
+    """repositories.json and its CSV twin in one pass (each row built once, for both), or either alone; memory
     holds the read model and a few blocks, never a whole file."""
-    with writer.open("repositories.json", twin=True) as json_out, writer.open("repositories.csv") as csv_out:
-        table = CsvWriter(csv_out, REPOSITORY_CSV_COLUMNS, verbatim=REPOSITORY_CSV_TIMESTAMPS)
+    with contextlib.ExitStack() as stack:
+        json_out = stack.enter_context(writer.open("repositories.json", twin=True)) if json else None
+        csv_out = stack.enter_context(writer.open("repositories.csv")) if csv else None
+        table = CsvWriter(csv_out, REPOSITORY_CSV_COLUMNS, verbatim=REPOSITORY_CSV_TIMESTAMPS) if csv_out else None
 
-        def rows() -> Iterator[dict[str, Any]]:
+        def rows() -> Iterator[EncodedJSON]:
             for repo in order.repos:
                 row = repository_json(repo)
-                table.writerow(row)  # the CSV row is written as its JSON row goes by
+                if table is not None:
+                    table.writerow(row)  # the CSV row is written as its JSON row goes by
                 yield json_sorted_bytes(row)
 
-        json_out.write_all(json_document_chunks({**head, "repositories": rows()}))
-        table.flush()
-        json_out.rows = csv_out.rows = len(order.repos)
+        if json_out is not None:
+            json_out.write_all(json_document_chunks({**head, "repositories": rows()}))
+            json_out.rows = len(order.repos)
+        else:
+            for _ in rows():
+                pass
+        if csv_out is not None and table is not None:
+            table.flush()
+            csv_out.rows = len(order.repos)
 
 
 def write_summary_files(
     writer: ExportWriter, model: ReadModel, order: ExportOrder, head: dict[str, str],
     ministry_ids: Mapping[str, str] | None = None,
 ) -> None:
-    """Every other file: organisations, ministries, stats, the code.gouv.fr formats and the schemas."""
+    """organisations, ministries, stats and the schemas."""
     account_rows = [account_json(a, order.by_account.get(a.id, [])) for a in order.accounts]
     writer.write("organisations.json", json_document_chunks({**head, "organisations": account_rows}),
                  len(account_rows), twin=True)
@@ -317,7 +330,6 @@ def write_summary_files(
     ministries = ministries_json(order.accounts, order.by_account, ministry_ids or {})
     writer.write("ministries.json", json_pretty({**head, "ministries": ministries}), len(ministries), twin=True)
     writer.write("stats.json", json_pretty({**head, **stats_json(model, order.repos, order.by_account)}), twin=True)
-    write_codegouvfr_files(writer, "codegouvfr", order.repos, order.accounts, order.by_account)
     for schema in sorted(SCHEMAS.glob("*.schema.json")):
         writer.write(f"schemas/{schema.name}", schema.read_bytes())
 
@@ -326,20 +338,23 @@ def write_files(
     writer: ExportWriter, model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None,
     *, fork: bool = False,
 ) -> ForkedFiles | None:
-    """Every exported file, written as it is produced. With `fork`, the summary files are written by a forked
-    copy of this process while this one writes the repository files (index.export_fork): the returned job is
-    to be collected into the same set, or abandoned; None when everything was written here."""
+    """Every exported file, written as it is produced. With `fork`, the export is split in two halves of
+    about equal work: a forked copy of this process writes repositories.csv and the summary files while this
+    one writes repositories.json and the code.gouv.fr files (index.export_fork); the returned job is to be
+    collected into the same set, or abandoned. None when everything was written here."""
     order = ExportOrder.of(model)
     head = {"schema_version": SCHEMA_VERSION, "generated_at": generated_at}
 
-    def summaries(out: ExportWriter) -> None:
+    def other_half(out: ExportWriter) -> None:
+        write_repository_files(out, order, head, json=False)
         write_summary_files(out, model, order, head, ministry_ids)
 
-    forked = ForkedFiles.start(writer.out_dir, writer.gzip, summaries) if fork else None
+    forked = ForkedFiles.start(writer.out_dir, writer.gzip, other_half) if fork else None
     try:
-        write_repository_files(writer, order, head)
+        write_repository_files(writer, order, head, csv=forked is None)
+        write_codegouvfr_files(writer, "codegouvfr", order.repos, order.accounts, order.by_account)
         if forked is None:
-            summaries(writer)
+            write_summary_files(writer, model, order, head, ministry_ids)
     except BaseException:
         if forked is not None:
             forked.abandon()
@@ -359,9 +374,8 @@ def export_index(
     With `status`, the referencing status report (status/: JSON and static HTML, see index.status) is written in
     the same atomic set, so the report always describes the exported files beside it; it is built in a second
     process when `status_process` says so (None: from 20,000 repositories on, see index.export_status).
-    With `fork` (None: from 20,000 repositories on), the files other than repositories.json and its CSV are
-    written by a forked copy of this process, on the other core (index.export_fork; where forking is not safe,
-    here).
+    With `fork` (None: from 20,000 repositories on), half of the files are written by a forked copy of this
+    process, on the other core (see write_files; where forking is not safe, everything is written here).
     """
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)

@@ -459,7 +459,7 @@ def test_timestamps_formatted_by_the_database_as_iso_would(engine, tmp_path):
 
 
 def test_summary_files_from_a_forked_process_are_the_same_export(exported, engine, tmp_path):
-    """A big index writes everything but repositories.json/.csv in a forked copy of the process: same bytes."""
+    """A big index writes half of its files in a forked copy of the process: the same bytes."""
     out, inline = exported
     forked = export_index(engine, tmp_path / "forked", now=NOW, fork=True)
     assert [(f.path, f.size, f.rows) for f in forked.files] == [(f.path, f.size, f.rows) for f in inline.files]
@@ -481,8 +481,7 @@ def test_failure_on_either_side_of_the_fork_keeps_the_previous_export(engine, tm
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(export_module, "write_codegouvfr_files" if where == "child" else "write_repository_files",
-                        broken)
+    monkeypatch.setattr(export_module, "stats_json" if where == "child" else "write_codegouvfr_files", broken)
     message = "part of the export could not be written: RuntimeError: disk on fire" if where == "child" else "disk"
     with pytest.raises(RuntimeError, match=message):
         export_index(engine, tmp_path, now=NOW + dt.timedelta(days=1), fork=True)
