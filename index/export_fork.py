@@ -97,6 +97,7 @@ def _child(pipe: int, out_dir: Path, gzip: bool, work: Callable[[ExportWriter], 
         code = 1
         answer = {"error": f"{type(exc).__name__}: {exc}"}
         traceback.print_exc()
+        sys.stderr.flush()  # os._exit flushes nothing
     try:
         data = json.dumps(answer).encode("utf-8")
         while data:

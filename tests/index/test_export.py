@@ -517,3 +517,20 @@ def test_row_builders_write_keys_in_sorted_order():
     assert len(found) == 8  # row, activity, files, owner, publiccode, trend_30d; two code.gouv.fr entries
     for value in found:
         assert list(value) == sorted(value), list(value)
+
+
+def test_no_fork_beside_other_threads(tmp_path):
+    """A thread may hold a lock a forked child would wait on forever (the scheduler exports from one): the
+    export then writes everything itself."""
+    import threading
+
+    from index.export_fork import ForkedFiles
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert ForkedFiles.start(tmp_path, False, lambda writer: None) is None
+    finally:
+        release.set()
+        other.join()
