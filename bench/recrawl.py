@@ -30,13 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--times", type=int, default=2, help="re-crawls in a row (the first has no ETags yet)")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--per-host", type=int, default=None)
+    parser.add_argument("--sample", type=float, default=None, help="the --sample the index was made with")
     args = parser.parse_args(argv)
     cold = args.scale_dir / "index-cold.sqlite"
     if not cold.is_file():
         parser.error(f"{cold} not found: run `python -m bench --workdir DIR` first")
     scale = float(args.scale_dir.name.lstrip("x"))
     os.environ.setdefault(TOKEN_ENV, "bench-token-not-a-secret")
-    with tempfile.TemporaryDirectory() as scratch, ForgeProcess(scale, args.latency) as forge:
+    with tempfile.TemporaryDirectory() as scratch, ForgeProcess(scale, args.latency, sample=args.sample) as forge:
         index = Path(scratch) / "index.sqlite"
         shutil.copyfile(cold, index)
         config = Path(scratch) / "organisations.yml"

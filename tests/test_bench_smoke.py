@@ -7,14 +7,18 @@ import zlib
 
 from bench.__main__ import main
 from bench.forge import lower_bounds, mutate
+from bench.recrawl import main as recrawl
 from crawler.config_model import NEVER_WHOLE
 from crawler.simforge.seed import seed_from_codegouvfr
 
 
-def test_bench_runs_every_step_and_writes_results_and_chart(tmp_path):
+def test_bench_runs_every_step_and_writes_results_and_chart(tmp_path, capsys):
     out, chart = tmp_path / "results.json", tmp_path / "chart.png"
     assert main(["--scales", "1", "--latency", "0", "--sample", "0.02", "--baseline-scales", "", "--inline",
-                 "--out", str(out), "--chart", str(chart)]) == 0
+                 "--out", str(out), "--chart", str(chart), "--workdir", str(tmp_path / "work")]) == 0
+    # the kept cold index re-crawls again (bench.recrawl, for profiling): nothing new, nothing failed
+    assert recrawl(["--latency", "0", "--sample", "0.02", "--times", "1", str(tmp_path / "work" / "x1")]) == 0
+    assert ", 0 failed, 0 updated" in capsys.readouterr().out.splitlines()[-1]
     document = json.loads(out.read_text())
     result = document["scales"]["1"]
     steps = result["steps"]
