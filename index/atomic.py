@@ -1,10 +1,10 @@
 """Atomic replacement of a set of files, so that a frontend never reads half a file.
 
 Every file is first written in full beside its target (same directory, hence same filesystem); only when all
-of them are on disk (flushed at commit: one `syncfs` per filesystem on Linux, an `fsync` per file elsewhere) is
-each one `os.replace`d into place, then the directories are fsync'd so the renames survive a power cut.
-An export writes ~2,000 files at ten times code.gouv.fr's size: one fsync each cost more than a second. `os.replace` is atomic on POSIX: a reader opening the target gets
-either the old file or the new one, never a mix. If anything fails before the renames (a serialisation error,
+of them are on disk (flushed at commit: one `syncfs` per filesystem on Linux, an `fsync` per file elsewhere; an
+export writes ~2,000 files at ten times code.gouv.fr's size, and one fsync each cost more than a second) is each
+one `os.replace`d into place, then the directories are fsync'd so the renames survive a power cut. `os.replace`
+is atomic on POSIX: a reader opening the target gets either the old file or the new one, never a mix. If anything fails before the renames (a serialisation error,
 a full disk, a crash), the temporary files are removed and every previous file is left untouched.
 
 The set as a whole is not atomic (there is no multi-file rename): between the first and the last rename a
