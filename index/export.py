@@ -9,7 +9,6 @@ copied to `<out>/schemas/` with each export.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
 from collections import Counter, defaultdict
@@ -289,32 +288,21 @@ class ExportOrder:
         return cls(repos, sorted(model.accounts, key=account_sort_key), by_account)
 
 
-def write_repository_files(
-    writer: ExportWriter, order: ExportOrder, head: dict[str, str], *, json: bool = True, csv: bool = True
-) -> None:
-    """repositories.json and its CSV twin in one pass (each row built once, for both), or either alone; memory
-    holds the read model and a few blocks, never a whole file."""
-    with contextlib.ExitStack() as stack:
-        json_out = stack.enter_context(writer.open("repositories.json", twin=True)) if json else None
-        csv_out = stack.enter_context(writer.open("repositories.csv")) if csv else None
-        table = CsvWriter(csv_out, REPOSITORY_CSV_COLUMNS, verbatim=REPOSITORY_CSV_TIMESTAMPS) if csv_out else None
+def write_repository_files(writer: ExportWriter, order: ExportOrder, head: dict[str, str]) -> None:
+    """repositories.json and its CSV twin, in one pass: each row is built once, for both, so memory holds the
+    read model and a few blocks, never a whole file."""
+    with writer.open("repositories.json", twin=True) as json_out, writer.open("repositories.csv") as csv_out:
+        table = CsvWriter(csv_out, REPOSITORY_CSV_COLUMNS, verbatim=REPOSITORY_CSV_TIMESTAMPS)
 
         def rows() -> Iterator[EncodedJSON]:
             for repo in order.repos:
                 row = repository_json(repo)
-                if table is not None:
-                    table.writerow(row)  # the CSV row is written as its JSON row goes by
+                table.writerow(row)  # the CSV row is written as its JSON row goes by
                 yield json_sorted_bytes(row)
 
-        if json_out is not None:
-            json_out.write_all(json_document_chunks({**head, "repositories": rows()}))
-            json_out.rows = len(order.repos)
-        else:
-            for _ in rows():
-                pass
-        if csv_out is not None and table is not None:
-            table.flush()
-            csv_out.rows = len(order.repos)
+        json_out.write_all(json_document_chunks({**head, "repositories": rows()}))
+        table.flush()
+        json_out.rows = csv_out.rows = len(order.repos)
 
 
 def write_summary_files(
@@ -338,23 +326,22 @@ def write_files(
     writer: ExportWriter, model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None,
     *, fork: bool = False,
 ) -> ForkedFiles | None:
-    """Every exported file, written as it is produced. With `fork`, the export is split in two halves of
-    about equal work: a forked copy of this process writes repositories.csv and the summary files while this
-    one writes repositories.json and the code.gouv.fr files (index.export_fork); the returned job is to be
-    collected into the same set, or abandoned. None when everything was written here."""
+    """Every exported file, written as it is produced. With `fork`, a forked copy of this process writes
+    repositories.json and its CSV (in one pass: each row built once) while this one writes the code.gouv.fr and
+    summary files (index.export_fork); the returned job is to be collected into the same set, or abandoned.
+    None when everything was written here."""
     order = ExportOrder.of(model)
     head = {"schema_version": SCHEMA_VERSION, "generated_at": generated_at}
 
-    def other_half(out: ExportWriter) -> None:
-        write_repository_files(out, order, head, json=False)
-        write_summary_files(out, model, order, head, ministry_ids)
+    def repository_files(out: ExportWriter) -> None:
+        write_repository_files(out, order, head)
 
-    forked = ForkedFiles.start(writer.out_dir, writer.gzip, other_half) if fork else None
+    forked = ForkedFiles.start(writer.out_dir, writer.gzip, repository_files) if fork else None
     try:
-        write_repository_files(writer, order, head, csv=forked is None)
-        write_codegouvfr_files(writer, "codegouvfr", order.repos, order.accounts, order.by_account)
         if forked is None:
-            write_summary_files(writer, model, order, head, ministry_ids)
+            write_repository_files(writer, order, head)
+        write_codegouvfr_files(writer, "codegouvfr", order.repos, order.accounts, order.by_account)
+        write_summary_files(writer, model, order, head, ministry_ids)
     except BaseException:
         if forked is not None:
             forked.abandon()

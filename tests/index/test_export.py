@@ -481,7 +481,8 @@ def test_failure_on_either_side_of_the_fork_keeps_the_previous_export(engine, tm
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(export_module, "stats_json" if where == "child" else "write_codegouvfr_files", broken)
+    monkeypatch.setattr(export_module, "write_repository_files" if where == "child" else "write_codegouvfr_files",
+                        broken)
     message = "part of the export could not be written: RuntimeError: disk on fire" if where == "child" else "disk"
     with pytest.raises(RuntimeError, match=message):
         export_index(engine, tmp_path, now=NOW + dt.timedelta(days=1), fork=True)
