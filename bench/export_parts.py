@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.db import open_index
     from index.export import REPOSITORY_CSV_COLUMNS, REPOSITORY_CSV_TIMESTAMPS, repository_json
     from index.export_codegouvfr import repository_entry, short_repository_entry
-    from index.export_format import CsvWriter, json_bytes
+    from index.export_format import CsvWriter, json_sorted_bytes
     from index.queries import read_model
     from index.status import load_status
     from index.status_html import iter_files
@@ -43,11 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     repos = model.repositories
     print(f"{len(repos)} repositories, {len(model.accounts)} accounts")
     rows = part("repositories.json rows (repository_json)", lambda: [repository_json(r) for r in repos])
-    part("repositories.json encoding (json_bytes)", lambda: [json_bytes(r) for r in rows])
+    part("repositories.json encoding (json_sorted_bytes)", lambda: [json_sorted_bytes(r) for r in rows])
     table = CsvWriter(Discard(), REPOSITORY_CSV_COLUMNS, verbatim=REPOSITORY_CSV_TIMESTAMPS)
     part("repositories.csv rows (CsvWriter)", lambda: ([table.writerow(r) for r in rows], table.flush()))
     part("codegouvfr repository files", lambda: [
-        (json_bytes(e), json_bytes(short_repository_entry(e))) for e in map(repository_entry, repos)])
+        (json_sorted_bytes(e), json_sorted_bytes(short_repository_entry(e))) for e in map(repository_entry, repos)])
     data = part("status: load_status", lambda: load_status(engine, now=now))
     part("status: files (JSON and HTML)", lambda: [d if isinstance(d, bytes) else b"".join(d)
                                                    for _, d in iter_files(data)])

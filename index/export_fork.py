@@ -23,17 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from index.atomic import AtomicFileSet
-from index.export_writer import ExportedFile, ExportWriter
+from index.export_writer import ExportWriter, Handed, HandedFiles, hand_over
 
 
-class ForkedFiles:
+class ForkedFiles(HandedFiles):
     """`work(writer)` running in a forked child; `collect` adopts its files, `abandon` removes them."""
 
-    def __init__(self, pid: int, reader: int, out_dir: Path):
+    def __init__(self, pid: int, reader: int):
         self._pid = pid
         self._reader = reader
-        self._out_dir = out_dir
-        self._handed: list[dict[str, Any]] | None = None
+        self._handed: Handed | None = None
 
     @classmethod
     def possible(cls) -> bool:
@@ -52,9 +51,9 @@ class ForkedFiles:
             os.close(reader)
             _child(writer, out_dir, gzip, work)
         os.close(writer)
-        return cls(pid, reader, out_dir)
+        return cls(pid, reader)
 
-    def _result(self) -> list[dict[str, Any]]:
+    def _result(self) -> Handed:
         if self._handed is None:
             chunks = []
             while chunk := os.read(self._reader, 1 << 16):
@@ -64,23 +63,8 @@ class ForkedFiles:
             message = json.loads(b"".join(chunks) or b'{"error": "no answer"}')
             if os.waitstatus_to_exitcode(status) != 0 or "error" in message:
                 raise RuntimeError(f"part of the export could not be written: {message.get('error')}")
-            self._handed = message["files"]
+            self._handed = [tuple(item) for item in message["files"]]
         return self._handed
-
-    def collect(self, file_set: AtomicFileSet, writer: ExportWriter) -> None:
-        """Wait for the child (its failure is raised here) and add its files to the export."""
-        for item in self._result():
-            file_set.adopt(Path(item["temporary"]), self._out_dir / item["path"])
-            writer.files.append(ExportedFile(item["path"], item["size"], item["rows"]))
-
-    def abandon(self) -> None:
-        """The export failed: remove whatever the child wrote aside (after it ends)."""
-        try:
-            handed = self._result()
-        except Exception:  # the child failed: its own set removed its files
-            return
-        for item in handed:
-            Path(item["temporary"]).unlink(missing_ok=True)
 
 
 def _child(pipe: int, out_dir: Path, gzip: bool, work: Callable[[ExportWriter], None]) -> None:
@@ -89,10 +73,7 @@ def _child(pipe: int, out_dir: Path, gzip: bool, work: Callable[[ExportWriter], 
     try:
         with AtomicFileSet() as file_set, ExportWriter(file_set, out_dir, gzip=gzip) as writer:
             work(writer)
-            pending = {target: temporary for temporary, target in file_set.detach()}
-        files = [{"path": f.path, "size": f.size, "rows": f.rows, "temporary": str(pending[out_dir / f.path])}
-                 for f in writer.files]
-        answer = {"files": files}
+            answer = {"files": hand_over(file_set, writer)}
     except BaseException as exc:  # reported to the parent, which raises it; the child's set removed its files
         code = 1
         answer = {"error": f"{type(exc).__name__}: {exc}"}

@@ -19,10 +19,9 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from index.atomic import AtomicFileSet
-from index.export_writer import ExportedFile, ExportWriter
+from index.export_writer import ExportWriter, Handed, HandedFiles, hand_over
 
 CHILD_FROM_REPOSITORIES = 20_000  # below this, starting a process costs more than it saves
-Handed = list[tuple[str, str, int]]  # (temporary path, name relative to the export folder, size)
 
 
 def write_status(writer: ExportWriter, engine: Engine, now: dt.datetime) -> None:
@@ -42,24 +41,17 @@ def status_aside(url: str, out_dir: Path, now: dt.datetime) -> Handed:
     try:
         with AtomicFileSet() as file_set, ExportWriter(file_set, out_dir, gzip=False) as writer:
             write_status(writer, engine, now)
-            pending = file_set.detach()
+            return hand_over(file_set, writer)
     finally:
         engine.dispose()
-    sizes = {f.path: f.size for f in writer.files}
-    handed = []
-    for temporary, target in pending:
-        name = target.relative_to(out_dir).as_posix()
-        handed.append((str(temporary), name, sizes[name]))
-    return handed
 
 
-class StatusJob:
+class StatusJob(HandedFiles):
     """status/ being built by `python -m index.export_status` (a plain subprocess: no multiprocessing, so a
     caller's script needs no `__main__` guard); the database URL travels on its standard input, never in its
     command line. `collect` adopts the child's files into the parent's set."""
 
     def __init__(self, engine: Engine, out_dir: Path, now: dt.datetime):
-        self._out_dir = out_dir
         self._stdout = tempfile.TemporaryFile()
         self._stderr = tempfile.TemporaryFile()
         package_root = str(Path(__file__).resolve().parent.parent)
@@ -100,21 +92,6 @@ class StatusJob:
                                    f"{lines[-1] if lines else 'no message'}")
             self._handed = [tuple(item) for item in json.loads(output)]
         return self._handed
-
-    def collect(self, file_set: AtomicFileSet, writer: ExportWriter) -> None:
-        """Wait for the child (its failure is raised here) and add its files to the export."""
-        for temporary, name, size in self._result():
-            file_set.adopt(Path(temporary), self._out_dir / name)
-            writer.files.append(ExportedFile(name, size, None))
-
-    def abandon(self) -> None:
-        """The export failed: remove whatever the child wrote aside (after it ends)."""
-        try:
-            handed = self._result()
-        except Exception:  # the child failed: its own set removed its files
-            return
-        for temporary, _, _ in handed:
-            Path(temporary).unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._process.poll() is None:

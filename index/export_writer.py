@@ -137,3 +137,36 @@ class ExportWriter:
             except Exception:
                 if raise_errors:
                     raise
+
+
+Handed = list[tuple[str, str, int, int | None]]  # (temporary path, name in the export folder, size, rows)
+
+
+def hand_over(file_set: AtomicFileSet, writer: ExportWriter) -> Handed:
+    """A child process's files, detached from its set for its parent to adopt (`HandedFiles.collect`): each one
+    as written aside, with what the export reports of it. Call it inside the set's block."""
+    temporaries = {target: temporary for temporary, target in file_set.detach()}
+    return [(str(temporaries[writer.out_dir / f.path]), f.path, f.size, f.rows) for f in writer.files]
+
+
+class HandedFiles:
+    """Files a child process wrote aside and hands over (`_result`, which waits for the child and raises its
+    failure): `collect` adds them to this export's set, `abandon` removes them when the export fails."""
+
+    def _result(self) -> Handed:
+        raise NotImplementedError
+
+    def collect(self, file_set: AtomicFileSet, writer: ExportWriter) -> None:
+        """Wait for the child (its failure is raised here) and add its files to the export."""
+        for temporary, name, size, rows in self._result():
+            file_set.adopt(Path(temporary), writer.out_dir / name)
+            writer.files.append(ExportedFile(name, size, rows))
+
+    def abandon(self) -> None:
+        """The export failed: remove whatever the child wrote aside (after it ends)."""
+        try:
+            handed = self._result()
+        except Exception:  # the child failed: its own set removed its files
+            return
+        for temporary, *_ in handed:
+            Path(temporary).unlink(missing_ok=True)

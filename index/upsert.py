@@ -20,9 +20,9 @@ import os
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Date, Engine, bindparam, func, select, update
+from sqlalchemy import Date, Engine, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,10 @@ from index.records import (
 from index.score import score
 
 BATCH = 500
+# the tables, typed for Core statements (a mapped class's __table__ is typed as any FromClause)
+REPOSITORIES = cast(Table, Repository.__table__)
+CRAWL_RUNS = cast(Table, CrawlRun.__table__)
+METRICS = cast(Table, RepositoryMetric.__table__)
 
 # columns copied from RepositoryRecord as they are
 _REPO_FIELDS = (
@@ -363,10 +367,10 @@ def _upsert_repositories(
 def _touch_unchanged(
     session: Session, forge_id: int, account_id: int, run_id: int, ids: Sequence[int], now: dt.datetime
 ) -> None:
-    table = Repository.__table__.c  # a Core UPDATE: nothing in the session to synchronise with
+    table = REPOSITORIES.c  # a Core UPDATE: nothing in the session to synchronise with
     for batch in _chunks(list(ids)):
         session.execute(
-            update(Repository.__table__)
+            update(REPOSITORIES)
             .where(table.forge_id == forge_id, table.forge_repo_id.in_(batch))
             .values(last_seen=now, gone_at=None, last_run_id=run_id, account_id=account_id)
         )
@@ -385,11 +389,12 @@ def _record_metrics(session: Session, account_id: int, run_id: int, day: dt.date
 @functools.cache
 def _metrics_statement(dialect: str) -> Any:
     """Built once per dialect (building it cost more than running it, per account)."""
-    table = Repository.__table__.c
+    table = REPOSITORIES.c
+    # the SELECT has a WHERE, as SQLite's parser needs before an upsert clause
     seen = select(table.id, bindparam("day", type_=Date), *(table[c] for c in METRIC_COLUMNS)).where(
-        table.account_id == bindparam("account_id"), table.last_run_id == bindparam("run_id"))  # SQLite's upsert
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RepositoryMetric.__table__)  # wants
-    statement = insert.from_select(["repository_id", "day", *METRIC_COLUMNS], seen)  # a WHERE in its SELECT
+        table.account_id == bindparam("account_id"), table.last_run_id == bindparam("run_id"))
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(METRICS)
+    statement = insert.from_select(["repository_id", "day", *METRIC_COLUMNS], seen)
     excluded = statement.excluded
     return statement.on_conflict_do_update(index_elements=["repository_id", "day"],
                                            set_={c: excluded[c] for c in METRIC_COLUMNS})
@@ -426,7 +431,7 @@ def _store_validators(session: Session, forge_id: int, validators: Sequence[Http
 
 def _add_to_run(session: Session, run_id: int, crawl: AccountCrawl, new: int, updated: int, gone: int) -> None:
     status = crawl.status
-    run = CrawlRun.__table__.c
+    run = CRAWL_RUNS.c
     increments: dict[str, Any] = {
         "repos_new": run.repos_new + new,
         "repos_updated": run.repos_updated + updated,
@@ -455,7 +460,7 @@ def _add_to_run(session: Session, run_id: int, crawl: AccountCrawl, new: int, up
     ):
         entry[key] = entry.get(key, 0) + value
     per_forge[crawl.forge_host] = entry
-    session.execute(update(CrawlRun.__table__).where(run.id == run_id).values(**increments, per_forge=per_forge))
+    session.execute(update(CRAWL_RUNS).where(run.id == run_id).values(**increments, per_forge=per_forge))
 
 
 def count_repositories(session: Session) -> int:

@@ -438,7 +438,7 @@ def test_failed_export_removes_what_the_status_process_wrote(engine, tmp_path, m
 
 def test_timestamps_formatted_by_the_database_as_iso_would(engine, tmp_path):
     """The read model takes timestamps as text from the database (SQLite strftime, PostgreSQL to_char): the same
-    text as export_format.iso, sub-seconds truncated (never rounded up), a non-UTC time converted, years padded."""
+    text as export_format.iso, sub-seconds truncated (never rounded up), a non-UTC time converted."""
     from index.export_format import iso
 
     instants = [
@@ -458,7 +458,7 @@ def test_timestamps_formatted_by_the_database_as_iso_would(engine, tmp_path):
     assert rows["r0"]["created_at"] == "2026-11-01T23:59:59Z" and rows["r1"]["created_at"] == "2026-11-01T23:30:00Z"
 
 
-def test_summary_files_from_a_forked_process_are_the_same_export(exported, engine, tmp_path):
+def test_half_of_the_files_from_a_forked_process_are_the_same_export(exported, engine, tmp_path):
     """A big index writes half of its files in a forked copy of the process: the same bytes."""
     out, inline = exported
     forked = export_index(engine, tmp_path / "forked", now=NOW, fork=True)
