@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Connection, Engine, String, Text, TypeDecorator, func, or_, select, type_coerce
 
@@ -293,32 +293,46 @@ TREND_DAYS = 30
 HISTORY_DAYS = 90
 
 
-def _trend_baselines(connection: Connection, day: dt.date) -> dict[int, Any]:
+class Baseline(NamedTuple):
+    """A repository's metrics on the day its trend is counted from."""
+
+    since: str  # the day, ISO: compared with a row's last_seen text
+    stars: int | None
+    forks: int | None
+    commits_365d: int | None
+
+
+def _trend_baselines(connection: Connection, day: dt.date) -> dict[int, Baseline]:
     """Per repository, the metrics of the last crawl day at least TREND_DAYS ago, else of its first crawl day."""
     cutoff = day - dt.timedelta(days=TREND_DAYS)
     metric = RepositoryMetric.__table__.c
     older = select(metric.repository_id, func.max(metric.day).label("day")).where(metric.day <= cutoff).group_by(
         metric.repository_id).subquery()
     first = select(metric.repository_id, func.min(metric.day).label("day")).group_by(metric.repository_id).subquery()
-    baselines: dict[int, Any] = {}
+    baselines: dict[int, Baseline] = {}
     for picked in (first, older):  # the older-than-cutoff row wins where there is one
         rows = connection.execute(
             select(metric.repository_id, metric.day, metric.stars, metric.forks, metric.commits_365d).join(
                 picked, (picked.c.repository_id == metric.repository_id) & (picked.c.day == metric.day))
         ).all()
-        baselines.update({row.repository_id: row for row in rows})
+        days: dict[dt.date, str] = {}  # a few distinct days: each formatted once
+        for row in rows:
+            since = days.get(row.day)
+            if since is None:
+                since = days[row.day] = row.day.isoformat()
+            baselines[row.repository_id] = Baseline(since, row.stars, row.forks, row.commits_365d)
     return baselines
 
 
-def _trend(row: Any, baseline: Any) -> dict[str, Any] | None:
-    if baseline is None or baseline.day.isoformat() >= row.last_seen[:10]:
+def _trend(row: Any, baseline: Baseline | None) -> dict[str, Any] | None:
+    if baseline is None or baseline.since >= row.last_seen[:10]:
         return None
 
     def delta(now: int | None, then: int | None) -> int | None:
         return None if now is None or then is None else now - then
 
     return {"commits_365d": delta(row.commits_365d, baseline.commits_365d),  # keys sorted: see repository_json
-            "forks": delta(row.forks, baseline.forks), "since": baseline.day.isoformat(),
+            "forks": delta(row.forks, baseline.forks), "since": baseline.since,
             "stars": delta(row.stars, baseline.stars)}
 
 

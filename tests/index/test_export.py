@@ -495,7 +495,14 @@ def test_row_builders_write_keys_in_sorted_order():
 
     from index.export import repository_json
     from index.export_codegouvfr import repository_entry, short_repository_entry
-    from index.queries import REPOSITORY_COLUMNS, ExportedAccount, ExportedForge, ExportedRepository, _trend
+    from index.queries import (
+        REPOSITORY_COLUMNS,
+        Baseline,
+        ExportedAccount,
+        ExportedForge,
+        ExportedRepository,
+        _trend,
+    )
 
     forge = ExportedForge("github.com", "github", PM, "Premier ministre", False)
     account = ExportedAccount(1, forge, *(["x"] * 24))
@@ -504,7 +511,7 @@ def test_row_builders_write_keys_in_sorted_order():
                        "maintenance_type": "internal", "funded_by": ["b", "a"]},
         "previous_full_names": ["a/b"], "topics": ["t"], "full_name": "a/b", "last_seen": "2026-11-02T00:00:00Z"}
     trend = _trend(SimpleNamespace(stars=3, forks=2, commits_365d=1, last_seen="2026-11-02T00:00:00Z"),
-                   SimpleNamespace(day=dt.date(2026, 10, 1), stars=1, forks=1, commits_365d=1))
+                   Baseline("2026-10-01", stars=1, forks=1, commits_365d=1))
     repository = ExportedRepository(account, **values, trend=trend)
 
     def dicts(value):
