@@ -63,17 +63,22 @@ class ExportReport:
 
 # repositories.json -----------------------------------------------------------------------------------------------
 def _publiccode(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The stored publiccode.yml summary, its values as text (rows hold no floats: json_sorted_bytes)."""
     if stored is None:
         return None
     return {  # keys in sorted order, as everywhere in a row (repository_json)
-        "description": stored.get("description"),
-        "error": stored.get("error"),
+        "description": _text(stored.get("description")),
+        "error": _text(stored.get("error")),
         "funded_by": sorted(str(item) for item in (stored.get("funded_by") or [])),
-        "license": stored.get("license"),
-        "maintenance_type": stored.get("maintenance_type"),
-        "name": stored.get("name"),
+        "license": _text(stored.get("license")),
+        "maintenance_type": _text(stored.get("maintenance_type")),
+        "name": _text(stored.get("name")),
         "valid": bool(stored.get("valid")),
     }
+
+
+def _text(value: Any) -> str | None:
+    return value if value is None or type(value) is str else str(value)
 
 
 def repository_json(repo: ExportedRepository) -> dict[str, Any]:

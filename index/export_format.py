@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
+
 # C0 controls and DEL, but TAB, LF and CR, which CSV quoting carries
 _CSV_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # a cell a spreadsheet would evaluate: =1+1, +cmd, -2+3, @SUM(...), and tab/CR tricks (OWASP "CSV injection")
@@ -55,9 +57,16 @@ def json_bytes(value: Any) -> bytes:
 
 
 def json_sorted_bytes(value: Any) -> EncodedJSON:
-    """json_bytes for a value whose dicts were built with their keys in sorted order, at every level: the same
-    bytes without sorting each dict again (the export's rows; a test keeps their builders sorted)."""
-    return EncodedJSON(_encoded(value, _IN_ORDER_ENCODER, _IN_ORDER_ASCII_ENCODER))
+    """json_bytes for a row whose dicts were built with their keys in sorted order, at every level, and that
+    holds no float: the same bytes, encoded by orjson without sorting (the export encodes ~250,000 rows at x10,
+    ~10x faster than the json module). orjson would write a float in another notation (1e-5 for 1e-05) and NaN
+    as null, hence no floats in rows (tests walk full rows for both rules); what orjson refuses (an integer
+    beyond 64 bits, a lone surrogate, a non-string key) goes through the json module, as json_bytes would."""
+    try:
+        data = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError included
+        return EncodedJSON(_encoded(value, _IN_ORDER_ENCODER, _IN_ORDER_ASCII_ENCODER))
+    return EncodedJSON(_line_separators_escaped(data))
 
 
 def _encoded(value: Any, encoder: json.JSONEncoder, ascii_encoder: json.JSONEncoder) -> bytes:
@@ -65,7 +74,12 @@ def _encoded(value: Any, encoder: json.JSONEncoder, ascii_encoder: json.JSONEnco
         data = encoder.encode(value).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate cannot be UTF-8: escape everything rather than fail
         return ascii_encoder.encode(value).encode("ascii")
-    if b"\xe2\x80" in data:  # valid JSON, but JavaScript source (and JSONP-era parsers) choke on raw U+2028/9
+    return _line_separators_escaped(data)
+
+
+def _line_separators_escaped(data: bytes) -> bytes:
+    """Valid JSON, but JavaScript source (and JSONP-era parsers) choke on raw U+2028/9: escaped."""
+    if b"\xe2\x80" in data:
         data = data.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
     return data
 

@@ -527,6 +527,42 @@ def test_row_builders_write_keys_in_sorted_order():
         assert list(value) == sorted(value), list(value)
 
 
+def test_rows_hold_no_float(engine):
+    """json_sorted_bytes encodes rows with orjson, which writes floats in another notation than the json module
+    (1e-5, not 1e-05) and NaN as null: no row of a full index holds one, even with a stored publiccode.yml
+    summary holding numbers (the crawler stores text; an older or edited index might not)."""
+    from sqlalchemy import update
+
+    from index.export import ExportOrder, repository_json
+    from index.export_codegouvfr import repository_entry, short_repository_entry
+    from index.models import Repository
+    from index.queries import read_model
+
+    build_index(engine)
+    with engine.begin() as connection:
+        connection.execute(update(Repository).values(publiccode={
+            "valid": 1, "error": None, "name": 1.5e-07, "description": 1e16, "license": 2.0,
+            "maintenance_type": None, "funded_by": [0.5]}))
+
+    def values(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from values(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                yield from values(item)
+        else:
+            yield value
+
+    repos = ExportOrder.of(read_model(engine, NOW.date())).repos
+    assert repos
+    for exported in repos:
+        row, entry = repository_json(exported), repository_entry(exported)
+        for value in (*values(row), *values(entry), *values(short_repository_entry(entry))):
+            assert type(value) in (str, int, bool, type(None)), (exported.full_name, value)
+        assert row["publiccode"]["name"] == "1.5e-07"
+
+
 def test_no_fork_beside_other_threads(tmp_path):
     """A thread may hold a lock a forked child would wait on forever (the scheduler exports from one): the
     export then writes everything itself."""

@@ -20,7 +20,9 @@ from index.export_format import (
     gzip_bytes,
     iso,
     json_array,
+    json_bytes,
     json_document,
+    json_sorted_bytes,
 )
 
 
@@ -34,6 +36,19 @@ def test_json_is_strict_utf8_even_with_lone_surrogates():
 def test_json_refuses_nan():
     with pytest.raises(ValueError):
         json_array([float("nan")])
+
+
+@pytest.mark.parametrize("value", [
+    {"a": "plain", "b": "é ü 漢字 😀", "c": "\u2028\u2029", "d": "\x00\x1f\x7f\t\n\"\\/"},
+    {"a": "".join(map(chr, range(0x20))), "b": "".join(chr(c) for c in range(0x7f, 0x3000, 7))},
+    {"a": [1, -1, 0, 2**63 - 1, -(2**63), True, False, None], "b": ("tuple", 1), "c": {}, "d": []},
+    {"a": 2**64 + 1, "b": "beyond orjson's integers: the json module's"},
+    {"a": "\ud800 lone surrogate: the json module's ASCII form"},
+    {2: "a non-string key: the json module's"},
+])
+def test_rows_encode_as_the_json_module_would(value):
+    """json_sorted_bytes (orjson) writes exactly json_bytes' bytes for a row built with sorted keys."""
+    assert json_sorted_bytes(value) == json_bytes(value)
 
 
 def test_iso_is_utc_with_z():
