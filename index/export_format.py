@@ -200,7 +200,7 @@ class CsvWriter:
         self._text = io.StringIO()
         self._writer = csv.writer(self._text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         self._writer.writerow(self._columns)
-        self._plan: list[tuple[str, str | None, bool]] | None = None
+        self._cells: Any = None  # compiled from the first record (_compile_cells)
         self.rows = 0
 
     def flush(self) -> None:
@@ -213,25 +213,31 @@ class CsvWriter:
 
     def writerow(self, record: Mapping[str, Any]) -> None:
         """One record; the columns are mapped to its keys once, from the first record (records share one shape)."""
-        plan = self._plan
-        if plan is None:
-            plan = self._plan = [(key, sub, column in self._verbatim) for column, (key, sub)
-                                 in zip(self._columns, _column_plan(self._columns, record), strict=True)]
-        cells: list[Any] = []
-        for key, sub, verbatim in plan:
-            value = record.get(key)
-            if sub is not None:
-                value = value.get(sub) if type(value) is dict else None
-            if value is None:
-                cells.append("")
-            elif verbatim or type(value) is int:  # csv writes an int as str() would; a bool is not an int here
-                cells.append(value)
-            else:
-                cells.append(csv_cell(value))
-        self._writer.writerow(cells)
+        cells = self._cells
+        if cells is None:
+            plan = _column_plan(self._columns, record)
+            cells = self._cells = _compile_cells(plan, [column in self._verbatim for column in self._columns])
+        self._writer.writerow(cells(record))
         self.rows += 1
         if self._text.tell() >= self.FLUSH_AT:
             self.flush()
+
+
+def _compile_cells(plan: Sequence[tuple[str, str | None]], verbatim: Sequence[bool]) -> Any:
+    """A function listing a record's cells, compiled once from the column plan, as namedtuple and dataclasses
+    compile theirs: a repository row has 62 cells, and interpreting the plan cell by cell cost as much as the
+    csv module's own formatting. Verbatim columns, None and int cells go to the csv module as they are (it
+    writes "" and str(n)), so does text csv_cell would leave as it is (printable, no formula); every other
+    value goes through csv_cell. Keys are our column names, written as literals."""
+    cells = []
+    for (key, sub), as_is in zip(plan, verbatim, strict=True):
+        value = f"r.get({key!r})" if sub is None else f"(p.get({sub!r}) if type(p := r.get({key!r})) is dict else None)"
+        cells.append(value if as_is else f"(v if (t := type(v := {value})) is str and v.isprintable() and "
+                     f"v[:1] not in formula or t is int or v is None else cell(v))")
+    source = "def cells(r):\n    return [\n        " + ",\n        ".join(cells) + ",\n    ]\n"
+    namespace: dict[str, Any] = {"cell": csv_cell, "formula": _FORMULA_START}
+    exec(compile(source, "<csv cells>", "exec"), namespace)  # noqa: S102 - our own source, literals by repr()
+    return namespace["cells"]
 
 
 def _column_plan(columns: Sequence[str], record: Mapping[str, Any]) -> list[tuple[str, str | None]]:
