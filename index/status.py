@@ -17,6 +17,7 @@ compatibility files leave them out of their organisations list).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import unicodedata
 from collections import Counter
@@ -255,6 +256,13 @@ def _changes(outcome: AccountOutcome | None) -> dict[str, Any] | None:
     }
 
 
+_flag_values = operator.attrgetter(*FLAGS)
+
+
+def _repository_order(repo: Any) -> tuple[str, str]:
+    return (repo.full_name.lower(), repo.full_name)
+
+
 def account_entry(
     account: Account, forge: Forge, listed: bool, repos: Iterable[Any], outcome: AccountOutcome | None,
     day: dt.date,
@@ -268,19 +276,20 @@ def account_entry(
     invalid: list[dict[str, str]] = []
     rows: list[dict[str, Any]] = []
     seen = 0
-    for repo in sorted(repos, key=lambda r: (r.full_name.lower(), r.full_name)):
+    for repo in sorted(repos, key=_repository_order):
         seen += 1
         why = _exclusion(repo, listed)
-        flags = [name for name in FLAGS if getattr(repo, name)]
-        state, error = publiccode_state(repo.has_publiccode, repo.publiccode)
-        described = bool(repo.description and repo.description.strip())
         if why in ("private", "internal"):  # counted, never named: the report is public
             excluded[why] += 1
             continue
+        full_name, description = repo.full_name, repo.description
+        flags = [name for name, on in zip(FLAGS, _flag_values(repo), strict=True) if on]
+        state, error = publiccode_state(repo.has_publiccode, repo.publiccode)
+        described = bool(description and description.strip())
         rows.append({
-            "full_name": repo.full_name, "html_url": repo.html_url, "exported": why is None, "excluded": why,
+            "full_name": full_name, "html_url": repo.html_url, "exported": why is None, "excluded": why,
             "flags": flags, "licence": repo.license_spdx, "publiccode": state, "publiccode_error": error,
-            "description": repo.description if described else None, "gone_at": iso(repo.gone_at),
+            "description": description if described else None, "gone_at": iso(repo.gone_at),
             "previous_full_names": list(repo.previous_full_names or []),
         })
         if why is not None:
@@ -290,11 +299,11 @@ def account_entry(
             flagged[name] += 1
         publiccode[state] += 1
         if state == "invalid":
-            invalid.append({"full_name": repo.full_name, "error": error or ""})
+            invalid.append({"full_name": full_name, "error": error or ""})
         if not has_spdx(repo.license_spdx):
-            no_licence.append(repo.full_name)
+            no_licence.append(full_name)
         if not described:
-            no_description.append(repo.full_name)
+            no_description.append(full_name)
     exported = seen - sum(excluded.values())
     reason, explanation = classify(account, forge, listed, exported, day)
     return {

@@ -9,10 +9,10 @@ removed afterwards.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from index.atomic import AtomicFileSet
 from index.export_format import EncodedJSON, json_bytes, json_document_chunks
@@ -29,14 +29,27 @@ code{background:#f4f4f4;padding:0 .2rem}
 """
 
 
+_ESCAPED = re.compile("[&<>\"']")  # what html.escape(quote=True) replaces
+
+
 def h(value: Any) -> str:
-    """Text for HTML, escaped (None shows as a dash)."""
-    return "—" if value is None else html.escape(str(value), quote=True)
+    """Text for HTML, escaped (None shows as a dash). Most text (repository names) holds nothing to escape:
+    a search is cheaper than html.escape's five replacements, ~600,000 times per x10 export."""
+    if value is None:
+        return "—"
+    text = value if type(value) is str else str(value)
+    return html.escape(text, quote=True) if _ESCAPED.search(text) else text
+
+
+def is_web_url(url: str | None) -> bool:
+    """http(s) only, by a strict prefix test (a forge could hand us javascript:…): stricter than urlsplit, which
+    skips leading blanks and control characters first, and ~8x cheaper (a link per repository)."""
+    return bool(url) and url[:8].lower().startswith(("http://", "https://"))  # type: ignore[index]
 
 
 def link(url: str | None, text: Any) -> str:
-    """A link only for http(s) URLs (a forge could hand us javascript:…); plain escaped text otherwise."""
-    if url and urlsplit(url).scheme in ("http", "https"):
+    """A link only for http(s) URLs; plain escaped text otherwise."""
+    if is_web_url(url):
         return f'<a href="{h(url)}">{h(text)}</a>'
     return h(text)
 
@@ -62,11 +75,14 @@ def _page(title: str, body: str, generated_at: str) -> str:
 
 def _table(header: list[str], rows: list[list[str]], numeric: frozenset[int] = frozenset()) -> str:
     head = "".join(f"<th>{h(c)}</th>" for c in header)
-    body = "\n".join(
-        "<tr>" + "".join(f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
-        + "</tr>"
-        for row in rows
-    )
+    if numeric:
+        body = "\n".join(
+            "<tr>" + "".join(f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
+            + "</tr>"
+            for row in rows
+        )
+    else:  # the same cells, joined at once (a table row per repository)
+        body = "\n".join("<tr><td>" + "</td><td>".join(row) + "</td></tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from html.parser import HTMLParser
 
@@ -9,7 +10,7 @@ import pytest
 
 from index.records import Visibility
 from index.status import load_status, safe_name, write_status
-from index.status_html import build_files
+from index.status_html import build_files, h, is_web_url, link
 from index.upsert import record_account_crawl, start_run
 from tests.index.factories import repo
 from tests.index.test_status_scenario import EXPECTED, NOW, SCRIPT, _crawl, build_scenario, validate_against
@@ -109,6 +110,22 @@ def test_hostile_names_and_urls_are_neutralised(engine, tmp_path):
             assert not (attrs.get("href") or "").lower().startswith("javascript:"), (name, attrs)
     page = files["ministries/premier-ministre.html"].decode()
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+@pytest.mark.parametrize(("url", "web"), [
+    ("https://github.com/etalab", True), ("HTTP://example.org", True), ("http://x", True),
+    ("javascript:alert(1)", False), ("JavaScript://%0aalert(1)", False), (" javascript:alert(1)", False),
+    ("\thttps://x", False), ("https:x", False), ("data:text/html,<b>", False), ("", False), (None, False),
+])
+def test_only_web_urls_become_links(url, web):
+    assert is_web_url(url) is web
+    assert ("<a " in link(url, "text")) is web
+
+
+def test_escaping_matches_html_escape():
+    for text in ("plain", "a&b", "<tag>", 'say "hi"', "it's", "", "é—"):
+        assert h(text) == html.escape(text, quote=True)
+    assert h(None) == "—" and h(3) == "3"
 
 
 def test_safe_names():
