@@ -232,7 +232,7 @@ def _record(session: Session, run_id: int, crawl: AccountCrawl, now: dt.datetime
     _record_metrics(session, account.id, run_id, now.date())
     gone: list[str] = []
     if ok and crawl.complete:
-        gone = _mark_gone(session, account.id, seen_ids, now)
+        gone = _mark_gone(session, account.id, now)
     _store_validators(session, forge_id, crawl.validators, now)
 
     outcome = AccountOutcome(
@@ -400,18 +400,18 @@ def _metrics_statement(dialect: str) -> Any:
                                            set_={c: excluded[c] for c in METRIC_COLUMNS})
 
 
-def _mark_gone(session: Session, account_id: int, seen: set[int], now: dt.datetime) -> list[str]:
-    """After a complete, successful listing: what the account held and the listing no longer returned is gone."""
-    candidates = session.execute(
-        select(Repository.id, Repository.forge_repo_id, Repository.full_name, Repository.visibility).where(
-            Repository.account_id == account_id, Repository.gone_at.is_(None)
-        )
+def _mark_gone(session: Session, account_id: int, now: dt.datetime) -> list[str]:
+    """After a complete, successful listing: what the account held and the listing no longer returned is gone.
+    What it returned was upserted or touched just before, last seen `now`: one UPDATE finds the rest (an
+    unchanged x10 re-crawl had read back every repository of every account, to compare ids in Python)."""
+    table = REPOSITORIES.c
+    rows = session.execute(
+        update(REPOSITORIES)
+        .where(table.account_id == account_id, table.gone_at.is_(None), table.last_seen != now)
+        .values(gone_at=now)
+        .returning(table.full_name, table.visibility)
     ).all()
-    gone = [(row.id, row.full_name if row.visibility == "public" else "") for row in candidates
-            if row.forge_repo_id not in seen]
-    for batch in _chunks([g[0] for g in gone]):
-        session.execute(update(Repository).where(Repository.id.in_(batch)).values(gone_at=now))
-    return [g[1] for g in gone]
+    return [row.full_name if row.visibility == "public" else "" for row in rows]
 
 
 def _store_validators(session: Session, forge_id: int, validators: Sequence[HttpValidator], now: dt.datetime) -> None:
