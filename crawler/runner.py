@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Engine
 
 from crawler.config import Config, ForgeConfig, OwnerConfig
-from crawler.forges.base import ForgeAdapter, KnownRepo, KnownState, Target
+from crawler.forges.base import ForgeAdapter, KnownRepo, KnownRepos, KnownState, Target
 from crawler.secrets import redact, token_from_env
 from index.db import transaction
 from index.records import (
@@ -148,14 +148,17 @@ def _unsupported(unit: Unit) -> AccountCrawl:
     )
 
 
-def _known(engine: Engine, host: str, login: str, validators: dict[str, HttpValidator]) -> KnownState:
-    with transaction(engine) as session:
-        rows = load_known_repos(session, host, login)
-    return KnownState(
-        validators=validators,
-        repos={r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at, r.signals_at,
-                                     r.license_spdx, r.language, r.watchers, r.parent_url) for r in rows},
-    )
+def _known(engine: Engine, host: str, login: str, validators: dict[str, HttpValidator],
+           count: int | None) -> KnownState:
+    """What the index holds for the account; its repositories are read only if the adapter asks for them."""
+
+    def load() -> dict[int, KnownRepo]:
+        with engine.connect() as connection:
+            rows = load_known_repos(connection, host, login)
+        return {r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at, r.signals_at,
+                                      r.license_spdx, r.language, r.watchers, r.parent_url) for r in rows}
+
+    return KnownState(validators=validators, repos=KnownRepos(load, count))
 
 
 DEFAULT_WORKERS = 8  # accounts crawled at once, all forges together
@@ -165,14 +168,16 @@ PER_HOST_BY_KIND = {"github": 6}
 UNKNOWN_SIZE = 10**9  # a never-crawled whole forge may be the biggest unit: start it early
 
 
-def _biggest_first(engine: Engine, units: list[Unit]) -> list[Unit]:
+def _count_key(host: str, login: str) -> tuple[str, str]:
+    return (host, login.strip("/").lower())  # as index.state keys an account
+
+
+def _biggest_first(units: list[Unit], counts: dict[tuple[str, str], int]) -> list[Unit]:
     """Largest accounts first (by what the index last saw; whole forges never crawled first of all), plan order
     otherwise: the run then ends soon after its longest unit, instead of starting it last."""
-    with transaction(engine) as session:
-        counts = repository_counts(session)
 
     def size(unit: Unit) -> int:
-        known = counts.get((unit.forge.host, unit.login.lower()))
+        known = counts.get(_count_key(unit.forge.host, unit.login))
         if known is not None:
             return known
         return UNKNOWN_SIZE if unit.owner is None else 0
@@ -206,10 +211,11 @@ def run_crawl(
     with transaction(engine) as session:
         sync_configuration(session, forge_specs(config))
         validators_by_host = {host: load_validators(session, host) for host in {u.forge.host for u in units}}
+        counts = repository_counts(session)
     run_id = start_run(engine, trigger)
     summary = RunSummary(run_id=run_id, status="running")
     local = threading.local()
-    pending = _biggest_first(engine, units)
+    pending = _biggest_first(units, counts)
 
     def limit(unit: Unit) -> int:
         return per_host or PER_HOST_BY_KIND.get(unit.forge.kind, DEFAULT_PER_HOST)
@@ -226,7 +232,8 @@ def run_crawl(
         if not hasattr(local, "adapters"):
             local.adapters = {}
             every_thread_adapters.append(local.adapters)  # list.append is atomic: no lock needed
-        return _crawl_unit(engine, unit, factories, local.adapters, validators_by_host[unit.forge.host])
+        return _crawl_unit(engine, unit, factories, local.adapters, validators_by_host[unit.forge.host],
+                           counts.get(_count_key(unit.forge.host, unit.login), 0))
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="crawl")
 
@@ -254,18 +261,18 @@ def run_crawl(
                 active[unit.forge.host] += 1
                 running[pool.submit(crawl_in_thread, unit)] = unit
 
+    finished: deque[tuple[Unit, AccountCrawl]] = deque()  # crawled, to be stored in the order they ended
     try:
-        while pending or running:
-            start_units()
-            try:
-                done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+        while pending or running or finished:
+            start_units(settle_down_hosts=not finished)
+            try:  # with outcomes left to store, only collect what else has ended (no waiting)
+                done, _ = wait(running, timeout=0 if finished else 0.5, return_when=FIRST_COMPLETED)
             except KeyboardInterrupt:
                 if stop is not None:
                     stop.set()
                 interrupted = True
                 pending.clear()
                 continue
-            finished = []
             for future in done:
                 unit = running.pop(future)
                 active[unit.forge.host] -= 1
@@ -281,7 +288,8 @@ def run_crawl(
                     unreachable_streak[host] = 0
                 finished.append((unit, crawl))
             start_units(settle_down_hosts=False)  # the next accounts' requests overlap this thread's storing
-            for unit, crawl in finished:
+            if finished:  # one at a time: slots freed meanwhile are refilled before the next one is stored
+                unit, crawl = finished.popleft()
                 stored = record_account_crawl(engine, run_id, crawl)
                 _tally(summary, unit, crawl, stored)
                 if on_unit_done:
@@ -307,7 +315,7 @@ def _close_adapters(adapters: Iterable[ForgeAdapter]) -> None:
 
 def _crawl_unit(
     engine: Engine, unit: Unit, factories: dict[str, Callable[[], ForgeAdapter]],
-    adapters: dict[str, ForgeAdapter], validators: dict[str, HttpValidator],
+    adapters: dict[str, ForgeAdapter], validators: dict[str, HttpValidator], known_count: int | None = None,
 ) -> AccountCrawl:
     kind = unit.forge.kind
     if kind not in factories:
@@ -320,7 +328,7 @@ def _crawl_unit(
                     login=unit.owner.login if unit.owner else None, token=token_for(unit.forge))
     started = utcnow()
     try:
-        crawl = adapter.crawl(target, _known(engine, host, unit.login, validators))
+        crawl = adapter.crawl(target, _known(engine, host, unit.login, validators, known_count))
     except Exception as exc:  # an adapter bug must not end the run: record it against the account
         log.exception("adapter crashed on %s", unit.label)
         return AccountCrawl(forge_host=host, login=unit.login, status=OutcomeStatus.FAILED,
@@ -328,6 +336,9 @@ def _crawl_unit(
                             started_at=started, finished_at=utcnow())
     if crawl.login != unit.login:  # whole-forge crawls report under the configured login (the host)
         crawl = replace(crawl, login=unit.login)
+    changed = tuple(v for v in crawl.validators if validators.get(v.key) != v)
+    if len(changed) != len(crawl.validators):  # what a 304 confirmed is stored already: not written again
+        crawl = replace(crawl, validators=changed)
     return crawl
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from index.models import Account, Forge, HttpValidatorRow, Repository
@@ -32,14 +32,15 @@ def load_validators(session: Session, host: str) -> dict[str, HttpValidator]:
     return {r.key: HttpValidator(r.key, r.etag, r.last_modified, r.memo) for r in rows}
 
 
-def load_known_repos(session: Session, host: str, login: str) -> list[KnownRepoRow]:
-    """Repositories the index holds for an account (gone ones excluded).
+def load_known_repos(connection: Connection | Session, host: str, login: str) -> list[KnownRepoRow]:
+    """Repositories the index holds for an account (gone ones excluded); a Core connection skips the ORM's
+    statement handling, which cost more than the query.
 
     The account is looked up first, so that SQLite reads the repositories by account: joined, its planner
     (without statistics) walked every repository of the forge for each account, quadratic in a crawl."""
     account_ids = (select(Account.id).join(Forge, Forge.id == Account.forge_id)
                    .where(Forge.host == host, Account.login_key == login.strip("/").lower()))
-    rows = session.execute(
+    rows = connection.execute(
         select(Repository.forge_repo_id, Repository.full_name, Repository.pushed_at, Repository.updated_at,
                Repository.signals_at, Repository.license_spdx, Repository.language, Repository.watchers,
                Repository.parent_url)

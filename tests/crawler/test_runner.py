@@ -234,3 +234,49 @@ def test_a_failure_to_store_stops_the_run_and_is_raised(tmp_path, engine, monkey
     with transaction(engine) as session:
         assert [r.full_name for r in session.scalars(select(Repository))] == ["etalab/a"]
         assert session.scalars(select(CrawlRun)).one().finished_at is not None
+
+
+def test_known_repositories_are_read_on_demand_and_confirmed_validators_not_rewritten(tmp_path, engine,
+                                                                                        monkeypatch):
+    """An adapter learns whether the index knows repositories of an account from the run's counts, and reads
+    them only if it asks (a re-crawl answered 304 does not); validators a 304 confirmed are not written again."""
+    import crawler.runner as runner
+    from index.models import HttpValidatorRow
+    from index.records import HttpValidator
+
+    config = _config(tmp_path)
+    reads = []
+    load = runner.load_known_repos
+    monkeypatch.setattr(runner, "load_known_repos", lambda connection, host, login: reads.append(login) or load(
+        connection, host, login))
+    page = HttpValidator("GET /orgs/etalab/repos?page=1", '"e1"', None, '{"ids": [1]}')
+    kind = HttpValidator("github:kind:etalab", memo="org")
+    answers = {("github.com", "etalab"): crawl("etalab", [repo(1, "a")], validators=(page, kind)),
+               ("github.com", "dinum"): crawl("dinum", [repo(2, "b", owner="dinum")])}
+    knew, found = {}, []
+
+    class Asking(ScriptedAdapter):
+        def crawl(self, target, known):
+            knew[target.login] = bool(known.repos)
+            if target.login == "dinum":
+                found.append(known.repos.get(2))
+            return super().crawl(target, known)
+
+    def crawl_github():
+        run_crawl(engine, config, plan(config, forge="github.com"), adapters={"github": lambda: Asking(answers)},
+                  workers=1)
+        with transaction(engine) as session:
+            return {row.key: row.updated_at for row in session.scalars(select(HttpValidatorRow))}
+
+    first = crawl_github()
+    assert knew == {"etalab": False, "dinum": False} and sorted(reads) == ["dinum"]
+    reads.clear()
+    renewed = HttpValidator("GET /orgs/etalab/repos?page=2", '"e2"', None, '{"ids": []}')
+    answers[("github.com", "etalab")] = crawl("etalab", [], unchanged_ids=(1,), validators=(page, kind, renewed))
+    second = crawl_github()
+    assert knew == {"etalab": True, "dinum": True} and reads == ["dinum"]
+    assert found[0] is None and found[1].full_name == "dinum/b"
+    assert second[page.key] == first[page.key] and second[kind.key] == first[kind.key]
+    assert renewed.key in second
+    with transaction(engine) as session:
+        assert session.scalar(select(Repository.gone_at).where(Repository.forge_repo_id == 1)) is None
