@@ -1,4 +1,4 @@
-"""`python -m bench [--scales 1,10] [--latency 50] [--no-baseline]`: see docs/benchmarks.md."""
+"""`python -m bench [--scales 1,10] [--latency 50] [--baseline-scales 1]`: see docs/benchmarks.md."""
 
 from __future__ import annotations
 
