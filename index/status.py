@@ -25,14 +25,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.orm import Session
 
 from index.export_format import iso
 from index.models import Account, AccountOutcome, Forge, Repository
-from index.queries import json_read, known_pso, published_filters, snapshot
+from index.queries import decoder, driver_rows, known_pso, published, published_filters, snapshot
 
 SCHEMA_VERSION = "1.0"
 NOT_SPDX = frozenset({"other", "noassertion", "none", "unknown"})
@@ -142,19 +142,44 @@ def load_status(engine: Engine, *, now: dt.datetime) -> StatusData:
     return StatusData(generated_at, day, accounts)
 
 
-_REPO_COLUMNS = (
-    Repository.account_id, Repository.full_name, Repository.html_url, Repository.visibility, Repository.description,
-    Repository.fork, Repository.archived, Repository.empty, Repository.license_spdx, Repository.has_publiccode,
-    json_read(Repository.publiccode), Repository.gone_at, json_read(Repository.previous_full_names),
-)
+class StatusRepository(NamedTuple):
+    """What the report needs of a repository (`account_entry` takes any object with these attributes)."""
+
+    account_id: int
+    full_name: str
+    html_url: str
+    visibility: str
+    description: str | None
+    fork: bool
+    archived: bool
+    empty: bool
+    license_spdx: str | None
+    has_publiccode: bool | None
+    publiccode: dict[str, Any] | None
+    gone_at: str | None  # as published ("YYYY-MM-DDTHH:MM:SSZ")
+    previous_full_names: list[str]
+
+
+def _read_repositories(connection: Connection) -> dict[int, list[StatusRepository]]:
+    """Every repository of the index (gone, private and internal ones included), by account: read as the
+    driver hands the rows (index.queries.driver_rows, decoded as the read model decodes them)."""
+    names = StatusRepository._fields
+    dialect = connection.dialect.name
+    decode = decoder(names)
+    repos: dict[int, list[StatusRepository]] = {}
+    for row in driver_rows(connection, select(*(published(getattr(Repository, n), dialect) for n in names))):
+        repo = StatusRepository(*decode(row, 0))
+        own = repos.get(repo.account_id)
+        if own is None:
+            repos[repo.account_id] = [repo]
+        else:
+            own.append(repo)
+    return repos
 
 
 def _read_accounts(connection: Connection, day: dt.date) -> list[dict[str, Any]]:
     listed = and_(*published_filters(day)).label("listed")
-    repos: dict[int, list[Any]] = {}
-    for part in connection.execute(select(*_REPO_COLUMNS)).partitions(1000):
-        for repo in part:
-            repos.setdefault(repo.account_id, []).append(repo)
+    repos = _read_repositories(connection)
     latest = select(func.max(AccountOutcome.id)).group_by(AccountOutcome.account_id).scalar_subquery()
     with Session(bind=connection) as session:  # ORM rows on the snapshot's connection; it never commits
         outcomes = {o.account_id: o for o in session.scalars(
@@ -259,6 +284,11 @@ def _changes(outcome: AccountOutcome | None) -> dict[str, Any] | None:
 _flag_values = operator.attrgetter(*FLAGS)
 
 
+def _time(value: dt.datetime | str | None) -> str | None:
+    """A timestamp as published, from a datetime (an ORM row) or text already published (StatusRepository)."""
+    return value if value is None or type(value) is str else iso(value)  # type: ignore[arg-type]
+
+
 def _repository_order(repo: Any) -> tuple[str, str]:
     return (repo.full_name.lower(), repo.full_name)
 
@@ -289,7 +319,7 @@ def account_entry(
         rows.append({
             "full_name": full_name, "html_url": repo.html_url, "exported": why is None, "excluded": why,
             "flags": flags, "licence": repo.license_spdx, "publiccode": state, "publiccode_error": error,
-            "description": description if described else None, "gone_at": iso(repo.gone_at),
+            "description": description if described else None, "gone_at": _time(repo.gone_at),
             "previous_full_names": list(repo.previous_full_names or []),
         })
         if why is not None:

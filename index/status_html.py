@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from index.atomic import AtomicFileSet
-from index.export_format import EncodedJSON, json_bytes, json_document_chunks
+from index.export_format import EncodedJSON, json_document_chunks, json_shares_bytes
 from index.status import LABELS, Reason, StatusData, document, ministries
 
 STYLE = """
@@ -225,7 +225,7 @@ def iter_files(data: StatusData) -> Iterator[tuple[str, bytes | Iterator[bytes]]
     encoded: dict[int, EncodedJSON] = {}  # each account's entry, encoded once for its file and its ministry's
     for entry in data.accounts:
         doc = document(data, [entry], scope="account", value=entry["url"])
-        raw = encoded[id(entry)] = EncodedJSON(json_bytes(doc["accounts"][0]))
+        raw = encoded[id(entry)] = json_shares_bytes(doc["accounts"][0])
         doc["accounts"] = [raw]
         yield entry["status_file"], json_document_chunks(doc)
     for ministry in ministries(data.accounts):

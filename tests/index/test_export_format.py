@@ -22,6 +22,7 @@ from index.export_format import (
     json_array,
     json_bytes,
     json_document,
+    json_shares_bytes,
     json_sorted_bytes,
 )
 
@@ -49,6 +50,23 @@ def test_json_refuses_nan():
 def test_rows_encode_as_the_json_module_would(value):
     """json_sorted_bytes (orjson) writes exactly json_bytes' bytes for a row built with sorted keys."""
     assert json_sorted_bytes(value) == json_bytes(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"b": {"z": 1, "a": [{"y": None, "x": "é"}]}, "a": "\u2028", "é": 1, "e": 2, "\U0001f600": 3, "~": 4},
+    {"share": 0.0, "one": 1.0, "low": 0.0001, "some": [round(i / 7, 4) for i in range(1, 40)], "big": 9.9999e15},
+    {"a": 2**64 + 1, "b": "\ud800 lone surrogate", "c": [0.5]},
+    {2: "a non-string key", 1: 0.25},
+])
+def test_status_entries_encode_as_the_json_module_would(value):
+    """json_shares_bytes (orjson, sorting keys) writes json_bytes' bytes for floats rounded to 4 decimals."""
+    assert json_shares_bytes(value) == json_bytes(value)
+
+
+def test_status_shares_are_floats_orjson_writes_as_the_json_module():
+    """Every share a status entry can hold (a ratio rounded to 4 decimals) has the same digits in both."""
+    shares = {round(i / 10_000, 4) for i in range(10_001)} | {round(a / b, 4) for b in range(1, 300) for a in range(b)}
+    assert json_shares_bytes(sorted(shares)) == json_bytes(sorted(shares))
 
 
 def test_iso_is_utc_with_z():
