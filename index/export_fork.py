@@ -13,6 +13,7 @@ same files itself.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -68,6 +69,7 @@ class ForkedFiles(HandedFiles):
 
 
 def _child(pipe: int, out_dir: Path, gzip: bool, work: Callable[[ExportWriter], None]) -> None:
+    gc.disable()  # as in the parent (index.export.collector_paused): the child lives for one part of one export
     code = 0
     answer: dict[str, Any]
     try:

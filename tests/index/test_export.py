@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import gc
 import gzip
 import io
 import json
@@ -487,6 +488,31 @@ def test_failure_on_either_side_of_the_fork_keeps_the_previous_export(engine, tm
     with pytest.raises(RuntimeError, match=message):
         export_index(engine, tmp_path, now=NOW + dt.timedelta(days=1), fork=True)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert gc.isenabled()  # collector_paused restored it
+
+
+def test_garbage_collector_paused_during_the_export_then_as_it_was(engine, tmp_path, monkeypatch):
+    """The cyclic collector is off while the export builds its files (its full passes walked the whole read
+    model), and afterwards as the caller had it."""
+    import index.export as export_module
+
+    build_index(engine)
+    seen = []
+    original = export_module.write_summary_files
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "write_summary_files", spy)
+    export_index(engine, tmp_path / "on", now=NOW, fork=False)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        export_index(engine, tmp_path / "off", now=NOW, fork=False)
+        assert not gc.isenabled()  # the caller had turned it off: left so
+    finally:
+        gc.enable()
 
 
 def test_row_builders_write_keys_in_sorted_order():
