@@ -1,7 +1,8 @@
 """`python -m bench.export_parts DB_URL`: where an export's time goes, part by part, on an existing index.
 
-Each part is timed alone, in this process, in the order the export runs them (the export itself overlaps the
-status report with the rest, in a second process, and gzips on a second thread). For docs/benchmarks.md.
+Each part is timed alone, in this process, in the order the export runs them, with the garbage collector paused
+as the export pauses it (the export itself overlaps the status report with the rest, in a second process, writes
+half of the files in a forked one, and gzips on a second thread). For docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -19,12 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
         return 2
     from index.db import open_index
-    from index.export import REPOSITORY_CSV_COLUMNS, REPOSITORY_CSV_TIMESTAMPS, repository_json
-    from index.export_codegouvfr import repository_entry, short_repository_entry
-    from index.export_format import CsvWriter, json_sorted_bytes
-    from index.queries import read_model
-    from index.status import load_status
-    from index.status_html import iter_files
+    from index.export import collector_paused
 
     engine = open_index(args[0])
     now = dt.datetime.now(dt.UTC)
@@ -34,6 +30,18 @@ def main(argv: list[str] | None = None) -> int:
         result = work()
         print(f"{label:<42} {time.perf_counter() - started:7.2f} s", flush=True)
         return result
+
+    with collector_paused():
+        return _parts(engine, now, part)
+
+
+def _parts(engine: Any, now: dt.datetime, part: Callable[[str, Callable[[], Any]], Any]) -> int:
+    from index.export import REPOSITORY_CSV_COLUMNS, REPOSITORY_CSV_TIMESTAMPS, repository_json
+    from index.export_codegouvfr import repository_entry, short_repository_entry
+    from index.export_format import CsvWriter, json_sorted_bytes
+    from index.queries import read_model
+    from index.status import load_status
+    from index.status_html import iter_files
 
     class Discard:
         def write(self, data: bytes) -> None:
