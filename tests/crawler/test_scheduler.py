@@ -88,7 +88,8 @@ def test_sigterm_stops_cleanly_and_records_interrupted_run(tmp_path):
     from crawler.simforge.seed import fixture_world
     from crawler.simforge.server import SimForge
 
-    with SimForge(fixture_world(), latency_ms=40) as forge:
+    # each account must outlast the 0.3 s before SIGTERM: at 40 ms a loaded CI machine once saw all three done
+    with SimForge(fixture_world(), latency_ms=100) as forge:
         path = tmp_path / "organisations.yml"
         path.write_text(
             f"gitlab.example.org:\n  forge: gitlab\n  api_url: {forge.api_url('gitlab.example.org')}\n"
