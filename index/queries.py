@@ -245,9 +245,7 @@ def _read(connection: Connection, day: dt.date) -> ReadModel:
         .where(Repository.visibility == "public", Repository.gone_at.is_(None), *published_filters(day))
     )):
         repo = ExportedRepository(accounts[values[1]], *decode(values, 2))
-        baseline = baselines.get(values[0])
-        if baseline is not None:
-            repo.trend = _trend(repo, baseline)
+        repo.trend = _trend(repo, baselines.get(values[0]))
         repositories.append(repo)
     history = _history(connection, day)
     return ReadModel(day, list(forges.values()), list(accounts.values()), repositories, history)
