@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip().splitlines()[0], file=sys.stderr)
         return 2
     from index.db import open_index
-    from index.export import collector_paused
+    from index.export.build import collector_paused
 
     engine = open_index(args[0])
     now = dt.datetime.now(dt.UTC)
@@ -36,12 +36,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parts(engine: Any, now: dt.datetime, part: Callable[[str, Callable[[], Any]], Any]) -> int:
-    from index.export import REPOSITORY_CSV_COLUMNS, REPOSITORY_CSV_TIMESTAMPS, repository_json
-    from index.export_codegouvfr import repository_entry, short_repository_entry
-    from index.export_format import CsvWriter, json_sorted_bytes
+    from index.export.codegouvfr import repository_entry, short_repository_entry
+    from index.export.format import CsvWriter, json_sorted_bytes
+    from index.export.rows import REPOSITORY_CSV_COLUMNS, REPOSITORY_CSV_TIMESTAMPS, repository_json
     from index.queries import read_model
-    from index.status import load_status
-    from index.status_html import iter_files
+    from index.status.html import iter_files
+    from index.status.report import load_status
 
     class Discard:
         def write(self, data: bytes) -> None:

@@ -19,9 +19,9 @@ TOKEN_ENV = "CODEINDEX_BENCH_TOKEN"  # every forge of the bench configuration re
 
 
 def _serve(conn: Connection, scale: float, latency_ms: float, sample: float | None) -> None:
-    from crawler.config_model import NEVER_WHOLE
-    from crawler.simforge.seed import seed_from_codegouvfr
-    from crawler.simforge.server import SimForge
+    from crawler.config.model import NEVER_WHOLE
+    from simforge.seed import seed_from_codegouvfr
+    from simforge.server import SimForge
 
     world = seed_from_codegouvfr(scale=max(1, int(scale)))
     if sample is not None:

@@ -57,7 +57,7 @@ def baseline_step(config_path: str, workers: int, per_host: int | None) -> dict[
 
 def export_step(db_url: str, out_dir: str) -> dict[str, Any]:
     from index.db import open_index
-    from index.export import export_index
+    from index.export.build import export_index
 
     engine = open_index(db_url)
     started = time.perf_counter()

@@ -21,9 +21,9 @@ DEMO_TOKEN_ENV = "CODEINDEX_DEMO_TOKEN"
 def run_demo(engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[str], None] = print) -> dict:
     from crawler.config import load_config
     from crawler.runner import plan, run_crawl
-    from crawler.simforge.seed import seed_from_codegouvfr
-    from crawler.simforge.server import SimForge
-    from index.export import export_index
+    from index.export.build import export_index
+    from simforge.seed import seed_from_codegouvfr
+    from simforge.server import SimForge
 
     started = time.monotonic()
     world = seed_from_codegouvfr(scale=scale)

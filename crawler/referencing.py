@@ -1,7 +1,7 @@
 """What only the configuration can tell about referencing: forge URLs parsed, "not in the configuration" with
 the YAML lines to propose, and configured accounts the index has not seen yet.
 
-The index side (`index.status`) explains everything the index holds; this module covers the rest, so that a
+The index side (`index.status.report`) explains everything the index holds; this module covers the rest, so that a
 ministry pasting any forge URL gets an answer it can act on.
 """
 

@@ -110,13 +110,13 @@ def plan(config: Config, *, forge: str | None = None, owner: str | None = None, 
 def default_adapters() -> dict[str, Callable[[], ForgeAdapter]]:
     """Forge kind → adapter factory. Kinds missing here are recorded as unsupported, never a crash."""
     factories: dict[str, Callable[[], ForgeAdapter]] = {}
-    from crawler.forges.github import GitHubAdapter
-    from crawler.forges.gitlab import GitLabAdapter
+    from crawler.forges.github.adapter import GitHubAdapter
+    from crawler.forges.gitlab.adapter import GitLabAdapter
 
     factories["github"] = GitHubAdapter
     factories["gitlab"] = GitLabAdapter
     try:
-        from crawler.forges.gitea import GiteaAdapter
+        from crawler.forges.gitea.adapter import GiteaAdapter
     except ImportError:
         pass
     else:

@@ -88,7 +88,7 @@ def scheduled_crawl(db_url: str, config_path: str, hosts: list[str] | None, excl
              summary.run_id, summary.accounts_ok, summary.accounts_failed, summary.repos_new, summary.repos_gone,
              summary.requests)
     if export_dir and config.schedule.export_after and summary.status != "interrupted":
-        from index.export import export_index
+        from index.export.build import export_index
 
         export_index(engine, Path(export_dir))
         log.info("exported to %s", export_dir)

@@ -47,8 +47,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def simforge():
     """A SimForge serving `fixture_world()` on loopback for the duration of the test."""
-    from crawler.simforge.seed import fixture_world
-    from crawler.simforge.server import SimForge
+    from simforge.seed import fixture_world
+    from simforge.server import SimForge
 
     with SimForge(fixture_world()) as forge:
         yield forge

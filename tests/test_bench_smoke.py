@@ -8,8 +8,8 @@ import zlib
 from bench.__main__ import main
 from bench.forge import lower_bounds, mutate
 from bench.recrawl import main as recrawl
-from crawler.config_model import NEVER_WHOLE
-from crawler.simforge.seed import seed_from_codegouvfr
+from crawler.config.model import NEVER_WHOLE
+from simforge.seed import seed_from_codegouvfr
 
 
 def test_bench_runs_every_step_and_writes_results_and_chart(tmp_path, capsys):

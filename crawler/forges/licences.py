@@ -31,26 +31,3 @@ def from_gitlab(key: str | None) -> str | None:
     if cleaned in LICENCES:
         return LICENCES[cleaned][0]
     return _BY_SPDX.get(cleaned, OTHER)
-
-
-def github_license_object(key: str | None, api_base: str) -> dict[str, object] | None:
-    """The REST `license` (nullable-license-simple) object GitHub shows for a licensee key."""
-    if key is None:
-        return None
-    if key not in LICENCES:
-        return {"key": "other", "name": "Other", "spdx_id": "NOASSERTION", "url": None, "node_id": "MDc6TGljZW5zZTA="}
-    spdx, name = LICENCES[key]
-    return {"key": key, "name": name, "spdx_id": spdx, "url": f"{api_base}/licenses/{key}", "node_id": "MDc6TGljZW5zZTEz"}
-
-
-def key_for_name(name: str | None) -> str | None:
-    """A licence display name (as in code.gouv.fr's 2021 export) → licensee key; "Other"/unknown → "other"."""
-    if not name:
-        return None
-    wanted = name.strip().lower()
-    for key, (_, display) in LICENCES.items():
-        if display.lower() == wanted:
-            return key
-    if wanted.startswith("do what the f"):
-        return "wtfpl"
-    return "other"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from index.db import open_index
-from index.status import write_status
+from index.status.html import write_status
 from tests.browser.cdp import Browser, find_chromium
 from tests.index.test_status_scenario import NOW, build_scenario
 

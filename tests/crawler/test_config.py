@@ -14,7 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from crawler.cli_config import config_group
+from crawler.cli.config import config_group
 from crawler.config import (
     UNKNOWN_PSO_ID,
     ConfigError,

@@ -12,9 +12,9 @@ import pytest
 from crawler.config import load_config
 from crawler.estimate import ASSUMED_REPOS, estimate_crawl
 from crawler.runner import plan, run_crawl
-from crawler.simforge.seed import fixture_world
-from crawler.simforge.server import SimForge
 from index.db import open_index
+from simforge.seed import fixture_world
+from simforge.server import SimForge
 from tests.crawler.test_kill import _config
 
 TOKEN_ENV = "KILL_TEST_TOKEN"  # the configuration of tests/crawler/test_kill.py

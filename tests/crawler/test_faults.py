@@ -13,15 +13,15 @@ from sqlalchemy import select
 
 from crawler.config import load_config
 from crawler.forges.base import KnownState, Target
-from crawler.forges.github import GitHubAdapter
-from crawler.forges.gitlab import GitLabAdapter
+from crawler.forges.github.adapter import GitHubAdapter
+from crawler.forges.gitlab.adapter import GitLabAdapter
 from crawler.runner import plan, run_crawl
-from crawler.simforge.seed import fixture_world
-from crawler.simforge.server import Fault, SimForge
 from index.db import open_index, transaction
-from index.export import export_index
+from index.export.build import export_index
 from index.models import Account, AccountOutcome
 from index.records import OutcomeStatus
+from simforge.seed import fixture_world
+from simforge.server import Fault, SimForge
 
 TRANSIENT = ["500", "502", "503", "reset", "timeout", "truncated", "invalid_json"]
 LIMITS = ["secondary", "429"]
@@ -32,7 +32,7 @@ TIMEOUT = 0.6
 @pytest.fixture(autouse=True, scope="module")
 def _graphql_schema_built():
     """The simulated GraphQL builds its schema on first use (seconds): not inside a timed request."""
-    from crawler.simforge.github_graphql import schema
+    from simforge.github.graphql import schema
 
     schema()
 

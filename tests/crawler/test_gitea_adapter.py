@@ -11,10 +11,10 @@ import pytest
 
 from crawler.forges.base import KnownRepo, KnownState, Target
 from crawler.forges.common import parse_time
-from crawler.forges.gitea import EMPTY_SIGNALS, GiteaAdapter, licence_of, main_language
-from crawler.simforge.seed import fixture_world
-from crawler.simforge.server import Fault, SimForge
+from crawler.forges.gitea.adapter import EMPTY_SIGNALS, GiteaAdapter, licence_of, main_language
 from index.records import AccountCrawl, AccountKind, OutcomeStatus, Visibility
+from simforge.seed import fixture_world
+from simforge.server import Fault, SimForge
 
 NOW = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 HOST = "git.example.fr"

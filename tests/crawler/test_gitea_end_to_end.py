@@ -10,7 +10,7 @@ from sqlalchemy import select
 from crawler.config import load_config
 from crawler.runner import default_adapters, run_crawl
 from index.db import transaction
-from index.export import export_index
+from index.export.build import export_index
 from index.models import Repository
 
 HOST = "git.example.fr"

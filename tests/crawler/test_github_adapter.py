@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 
 from crawler.forges.base import KnownRepo, KnownState, Target
-from crawler.forges.github import GitHubAdapter
-from crawler.simforge.seed import fixture_world
-from crawler.simforge.server import Fault, SimForge
-from crawler.simforge.world import SimCommit
+from crawler.forges.github.adapter import GitHubAdapter
 from index.records import AccountCrawl, AccountKind, OutcomeStatus, Visibility
+from simforge.seed import fixture_world
+from simforge.server import Fault, SimForge
+from simforge.world import SimCommit
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 

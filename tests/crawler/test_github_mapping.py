@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.forges import github_map as m
+from crawler.forges.github import mapping as m
 from index.records import AccountKind, Visibility
 
 

@@ -4,7 +4,7 @@
 import dataclasses
 
 from crawler.forges.base import KnownRepo, KnownState, Target
-from crawler.forges.github import GitHubAdapter
+from crawler.forges.github.adapter import GitHubAdapter
 
 
 def test_warm_records_equal_cold_records(simforge):

@@ -9,10 +9,10 @@ import socket
 import pytest
 
 from crawler.forges.base import KnownRepo, KnownState, Target
-from crawler.forges.gitlab import GitLabAdapter
-from crawler.simforge.seed import fixture_world
-from crawler.simforge.world import SimCommit, SimRelease, SimRepo
+from crawler.forges.gitlab.adapter import GitLabAdapter
 from index.records import AccountKind, OutcomeStatus, Visibility
+from simforge.seed import fixture_world
+from simforge.world import SimCommit, SimRelease, SimRepo
 from tests.crawler.test_gitlab_support import HOST, NOW, FakeClock, running, target, world_with
 
 FIXTURE_HOST = "gitlab.example.org"

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from crawler.forges.base import Target
-from crawler.simforge.server import SimForge
-from crawler.simforge.world import SimAccount, SimCommit, SimRepo, World
+from simforge.server import SimForge
+from simforge.world import SimAccount, SimCommit, SimRepo, World
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 HOST = "gitlab.test.gouv.fr"

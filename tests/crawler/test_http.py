@@ -11,8 +11,8 @@ import pytest
 
 from crawler.forges.base import RateLimitExhausted
 from crawler.forges.http import ClientCache, ForeignURL, ForgeHttp, TransientError
-from crawler.simforge.server import Fault, SimForge
-from crawler.simforge.world import SimAccount, World
+from simforge.server import Fault, SimForge
+from simforge.world import SimAccount, World
 
 
 class FakeClock:

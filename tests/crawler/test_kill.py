@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from crawler.config import load_config
 from crawler.runner import run_crawl
-from crawler.simforge.seed import fixture_world
-from crawler.simforge.server import SimForge
 from index.db import open_index, transaction
 from index.models import Account, AccountOutcome, CrawlRun, Repository
 from index.upsert import recover_stale_runs
+from simforge.seed import fixture_world
+from simforge.server import SimForge
 from tests.crawler.test_faults import normalised_export
 
 TOKEN = "kill-test-token-0123456789"

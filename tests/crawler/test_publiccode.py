@@ -8,7 +8,7 @@ from crawler.forges.publiccode import MAX_BYTES, parse_publiccode
 
 
 def data(name: str) -> str:
-    return resources.files("crawler.simforge").joinpath("data", name).read_text("utf-8")
+    return resources.files("simforge").joinpath("data", name).read_text("utf-8")
 
 
 def test_full_example():

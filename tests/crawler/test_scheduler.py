@@ -85,8 +85,8 @@ def test_sigterm_stops_cleanly_and_records_interrupted_run(tmp_path):
     import subprocess
     import sys
 
-    from crawler.simforge.seed import fixture_world
-    from crawler.simforge.server import SimForge
+    from simforge.seed import fixture_world
+    from simforge.server import SimForge
 
     # each account must outlast the 0.3 s before SIGTERM: at 40 ms a loaded CI machine once saw all three done
     with SimForge(fixture_world(), latency_ms=100) as forge:

@@ -17,11 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 
 from crawler.forges.base import KnownRepo, KnownState, Target
-from crawler.forges.github import GitHubAdapter
-from crawler.forges.gitlab import GitLabAdapter
-from crawler.simforge.seed import fixture_world
-from crawler.simforge.server import Fault, SimForge
+from crawler.forges.github.adapter import GitHubAdapter
+from crawler.forges.gitlab.adapter import GitLabAdapter
 from index.records import OutcomeStatus
+from simforge.seed import fixture_world
+from simforge.server import Fault, SimForge
 
 GH_TOKEN = "zq7SEKRETgh4b1d9e0c2a"  # shapes no redaction pattern knows: only remembering the token removes it
 GL_TOKEN = "zq7SEKRETgl77aa31f0e2"

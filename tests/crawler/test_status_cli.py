@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import Context
+from crawler.cli.status import check_command, status_command
 from crawler.config import load_config
 from crawler.referencing import URLProblem, apply_proposal, parse_forge_url, propose
-from crawler.status_cli import check_command, status_command
 from tests.index.test_status_scenario import EXPECTED, build_scenario, validate_against
 
 CONFIG = """\

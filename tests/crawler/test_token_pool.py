@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from crawler.forges.base import KnownState, RateLimitExhausted, Target
-from crawler.forges.github import OWNER_QUERY, GitHubAdapter
+from crawler.forges.github.adapter import OWNER_QUERY, GitHubAdapter
 from crawler.forges.http import ForgeHttp, TokenPool
-from crawler.simforge.seed import fixture_world
-from crawler.simforge.server import SimForge
 from index.records import OutcomeStatus
+from simforge.seed import fixture_world
+from simforge.server import SimForge
 
 
 class Clock:
@@ -101,9 +101,9 @@ def test_spent_budget_waits_for_the_reset_on_the_injected_clock():
 
 
 def test_anonymous_crawl_warns_once_per_forge(caplog):
-    from crawler.forges import github
+    from crawler.forges.github import adapter as github
 
-    caplog.set_level(logging.WARNING, logger="crawler.forges.github")
+    caplog.set_level(logging.WARNING, logger="crawler.forges.github.adapter")
     github.WARNED_ANONYMOUS.discard("github.com")
     with SimForge(fixture_world()) as forge:
         for login in ("etalab", "jdupont"):  # one adapter per thread in the runner: still one warning

@@ -16,8 +16,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from index.db import open_index, transaction
-from index.export import SCHEMAS, export_index
-from index.export_format import gzip_bytes
+from index.export.build import SCHEMAS, export_index
+from index.export.format import gzip_bytes
 from index.records import (
     AccountCrawl,
     AccountKind,
@@ -414,7 +414,7 @@ def test_non_public_repositories_never_named_anywhere(exported):
 
 
 def test_status_report_from_a_second_process_is_the_same_export(exported, engine, tmp_path):
-    """A big index builds status/ in a child process (index.export_status): same files, same bytes."""
+    """A big index builds status/ in a child process (index.export.status_job): same files, same bytes."""
     out, inline = exported
     child = export_index(engine, tmp_path / "child", now=NOW, status_process=True)
     assert [(f.path, f.size, f.rows) for f in child.files] == [(f.path, f.size, f.rows) for f in inline.files]
@@ -426,7 +426,7 @@ def test_status_report_from_a_second_process_is_the_same_export(exported, engine
 
 def test_failed_export_removes_what_the_status_process_wrote(engine, tmp_path, monkeypatch):
     build_index(engine)
-    import index.export as export_module
+    import index.export.build as export_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -440,7 +440,7 @@ def test_failed_export_removes_what_the_status_process_wrote(engine, tmp_path, m
 def test_timestamps_formatted_by_the_database_as_iso_would(engine, tmp_path):
     """The read model takes timestamps as text from the database (SQLite strftime, PostgreSQL to_char): the same
     text as export_format.iso, sub-seconds truncated (never rounded up), a non-UTC time converted."""
-    from index.export_format import iso
+    from index.export.format import iso
 
     instants = [
         dt.datetime(2026, 11, 1, 23, 59, 59, 999_999, tzinfo=dt.UTC),
@@ -473,7 +473,7 @@ def test_half_of_the_files_from_a_forked_process_are_the_same_export(exported, e
 def test_failure_on_either_side_of_the_fork_keeps_the_previous_export(engine, tmp_path, monkeypatch, where):
     """The forked child failing (its file set discards its files) or the parent failing while the child writes
     (the parent removes what the child handed over): the previous export stays, and no temporary file."""
-    import index.export as export_module
+    import index.export.build as export_module
 
     build_index(engine)
     export_index(engine, tmp_path, now=NOW, fork=False)
@@ -494,7 +494,7 @@ def test_failure_on_either_side_of_the_fork_keeps_the_previous_export(engine, tm
 def test_garbage_collector_paused_during_the_export_then_as_it_was(engine, tmp_path, monkeypatch):
     """The cyclic collector is off while the export builds its files (its full passes walked the whole read
     model), and afterwards as the caller had it."""
-    import index.export as export_module
+    import index.export.build as export_module
 
     build_index(engine)
     seen = []
@@ -519,8 +519,8 @@ def test_row_builders_write_keys_in_sorted_order():
     """Rows are encoded without sorting (json_sorted_bytes): every dict they hold must be built sorted."""
     from types import SimpleNamespace
 
-    from index.export import repository_json
-    from index.export_codegouvfr import repository_entry, short_repository_entry
+    from index.export.codegouvfr import repository_entry, short_repository_entry
+    from index.export.rows import repository_json
     from index.queries import (
         REPOSITORY_COLUMNS,
         Baseline,
@@ -559,8 +559,9 @@ def test_rows_hold_no_float(engine):
     summary holding numbers (the crawler stores text; an older or edited index might not)."""
     from sqlalchemy import update
 
-    from index.export import ExportOrder, repository_json
-    from index.export_codegouvfr import repository_entry, short_repository_entry
+    from index.export.build import ExportOrder
+    from index.export.codegouvfr import repository_entry, short_repository_entry
+    from index.export.rows import repository_json
     from index.models import Repository
     from index.queries import read_model
 
@@ -594,7 +595,7 @@ def test_no_fork_beside_other_threads(tmp_path):
     export then writes everything itself."""
     import threading
 
-    from index.export_fork import ForkedFiles
+    from index.export.fork import ForkedFiles
 
     release = threading.Event()
     other = threading.Thread(target=release.wait)

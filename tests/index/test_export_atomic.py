@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from index.atomic import AtomicFileSet, write_atomically
 from index.db import transaction
-from index.export import export_index
+from index.export.atomic import AtomicFileSet, write_atomically
+from index.export.build import export_index
 from index.upsert import record_account_crawl, start_run, sync_configuration
 from tests.index.factories import T0, crawl, repo, specs
 
@@ -97,7 +97,7 @@ def test_reader_never_sees_a_partial_file(engine, tmp_path):
 def test_failed_export_leaves_the_previous_one(engine, tmp_path, monkeypatch, failing_call):
     """The disk fills up in the middle of an export: every file stays as the previous export wrote it.
     (Files are flushed at commit, before any rename: here one fsync each, as where syncfs is missing.)"""
-    from index import atomic
+    from index.export import atomic
 
     monkeypatch.setattr(atomic, "_syncfs", lambda: None)
     with transaction(engine) as session:
@@ -137,7 +137,7 @@ def test_no_gzip_removes_stale_twins(engine, tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux's")
 def test_files_are_flushed_once_per_filesystem(tmp_path, monkeypatch):
     """On Linux a commit flushes the set with one syncfs per filesystem, not one fsync per file."""
-    from index import atomic
+    from index.export import atomic
 
     calls = []
     real = atomic._syncfs()

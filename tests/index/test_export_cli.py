@@ -7,7 +7,7 @@ import json
 import click
 from click.testing import CliRunner
 
-from crawler.cli_export import export_command
+from crawler.cli.export import export_command
 from index.db import open_index, transaction
 from index.upsert import record_account_crawl, start_run, sync_configuration
 from tests.index.factories import T0, crawl, repo, specs

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from index.export_codegouvfr import forge_licence_key
-from index.export_format import (
+from index.export.codegouvfr import forge_licence_key
+from index.export.format import (
     CsvWriter,
     csv_cell,
     csv_table,

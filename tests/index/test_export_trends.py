@@ -3,7 +3,7 @@
 import datetime as dt
 import json
 
-from index.export import export_index
+from index.export.build import export_index
 from index.upsert import record_account_crawl, start_run
 from tests.index.factories import T0, crawl, repo
 from tests.index.test_upsert import _setup

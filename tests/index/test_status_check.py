@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.status import check_path
+from index.status.check import check_path
 from tests.index.test_status_scenario import NOW, build_scenario, validate_against
 
 

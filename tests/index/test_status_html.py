@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 import pytest
 
 from index.records import Visibility
-from index.status import load_status, safe_name, write_status
-from index.status_html import build_files, h, is_web_url, link
+from index.status.html import build_files, h, is_web_url, link, write_status
+from index.status.report import load_status, safe_name
 from index.upsert import record_account_crawl, start_run
 from tests.index.factories import repo
 from tests.index.test_status_scenario import EXPECTED, NOW, SCRIPT, _crawl, build_scenario, validate_against

@@ -22,7 +22,7 @@ from index.records import (
     RepositorySignals,
     Visibility,
 )
-from index.status import load_status
+from index.status.report import load_status
 from index.upsert import finish_run, record_account_crawl, start_run, sync_configuration
 from tests.index.factories import PUBLICCODE, T0, repo
 
@@ -232,14 +232,14 @@ def validate_against(schema_name: str, document) -> None:
 
 
 def test_documents_match_the_schema(scenario):
-    from index.status import document
+    from index.status.report import document
 
     validate_against("status.schema.json", document(scenario, scenario.accounts))
     validate_against("status.schema.json", document(scenario, scenario.accounts, detail=False))
 
 
 def test_the_schema_rejects_a_wrong_document(scenario):
-    from index.status import document
+    from index.status.report import document
 
     doc = document(scenario, scenario.accounts[:1])
     doc["accounts"][0]["reason"] = "because"

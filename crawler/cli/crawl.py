@@ -1,0 +1,88 @@
+"""`codeindex crawl` and `codeindex runs`: crawl the configured accounts, and look back at past runs."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from crawler.cli.common import Context, fail, load_config_or_exit, open_index_or_exit, pass_ctx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from crawler.config import Config
+    from crawler.runner import RunSummary, Unit
+
+
+@click.command("crawl")
+@click.option("--forge", "forge_host", metavar="HOST", help="Crawl only this forge host (e.g. gitlab.com).")
+@click.option("--owner", metavar="NAME", help="Crawl only this account (organisation, group or user path).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Crawl at most N accounts.")
+@click.option("--dry-run", is_flag=True, help="Send nothing: estimate requests, rate-limit points and duration per forge.")
+@pass_ctx
+def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit: int | None, dry_run: bool) -> None:
+    """Crawl the configured accounts and store what was found in the index.
+
+    Each account is stored as soon as it is crawled, in one transaction: an interrupted or failed crawl keeps
+    everything already stored and never removes a repository. Tokens come from the environment: GITHUB_TOKEN for
+    github.com, GITLAB_TOKEN for gitlab.com, and the variable named by a forge's `token_env` elsewhere.
+    """
+    from crawler.runner import plan
+
+    config = load_config_or_exit(ctx.config_path)
+    units = plan(config, forge=forge_host, owner=owner, limit=limit)
+    if not units:
+        fail("no account matches: check --forge / --owner against the configuration (ignored entries are skipped)")
+    engine = open_index_or_exit(ctx.db_url)
+    if dry_run:
+        from crawler.estimate import estimate_crawl, format_estimate
+
+        click.echo(format_estimate(estimate_crawl(engine, units)))
+        return
+    summary = _run_with_progress(engine, config, units, trigger="cli")
+    _print_summary(summary)
+    sys.exit(0 if summary.status in ("ok", "partial") else 1)
+
+
+def _run_with_progress(engine: Engine, config: Config, units: list[Unit], trigger: str) -> RunSummary:
+    from crawler.runner import run_crawl
+
+    if not sys.stderr.isatty():
+        return run_crawl(engine, config, units, trigger=trigger)
+    bar: Any
+    with click.progressbar(length=len(units), label="crawling", file=sys.stderr,
+                           item_show_func=lambda u: u.label[:50] if u else "") as bar:
+        return run_crawl(engine, config, units, trigger=trigger, on_unit_done=lambda unit, _c: bar.update(1, unit))
+
+
+def _print_summary(summary: RunSummary) -> None:
+    click.echo(
+        f"run {summary.run_id}: {summary.status} — accounts ok {summary.accounts_ok}, failed {summary.accounts_failed}, "
+        f"unsupported {summary.accounts_unsupported}; repositories new {summary.repos_new}, "
+        f"updated {summary.repos_updated}, gone {summary.repos_gone}; requests sent {summary.requests} "
+        f"({summary.not_modified} answered 304)"
+    )
+    for line in summary.failures[:20]:
+        click.echo(f"  {line}")
+    if len(summary.failures) > 20:
+        click.echo(f"  … and {len(summary.failures) - 20} more (codeindex runs --run {summary.run_id})")
+
+
+@click.command("runs")
+@click.option("--last", "count", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs.")
+@click.option("--run", "run_id", type=int, help="Show one run in detail, per forge and per failed account.")
+@pass_ctx
+def runs_command(ctx: Context, count: int, run_id: int | None) -> None:
+    """List recent crawl runs: start, end, outcome, accounts ok / failed, repositories, requests, rate-limit cost."""
+    from index.runs import describe_run, recent_runs
+
+    engine = open_index_or_exit(ctx.db_url)
+    if run_id is not None:
+        text = describe_run(engine, run_id)
+        if text is None:
+            fail(f"no run {run_id} in the index")
+        click.echo(text)
+        return
+    click.echo(recent_runs(engine, count))
