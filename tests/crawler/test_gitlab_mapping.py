@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler.forges.common import parse_time, tree_flags
-from crawler.forges.gitlab.adapter import licence_of, main_language, project_to_record
+from crawler.forges.gitlab.mapping import licence_of, main_language, project_to_record
 from index.records import Visibility
 
 FORGEDATA = Path("/work/shared/forgedata")

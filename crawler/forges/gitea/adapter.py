@@ -44,18 +44,16 @@ import httpx
 
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
 from crawler.forges.common import PUBLICCODE, parse_time, tree_flags
+from crawler.forges.crawl import CrawlStopped, HttpAccountCrawler
+from crawler.forges.gitea.mapping import EMPTY_SIGNALS, account_record, main_language, repo_to_record
 from crawler.forges.http import (
     ClientCache,
     ForgeHttp,
     HttpStatusError,
     SystemClock,
     TokenPool,
-    outcome_of,
 )
-from crawler.forges.licences import from_gitlab
 from crawler.forges.publiccode import parse_publiccode
-from crawler.secrets import redact
-from index.licences import OTHER
 from index.records import (
     AccountCrawl,
     AccountKind,
@@ -63,7 +61,6 @@ from index.records import (
     OutcomeStatus,
     RepositoryRecord,
     RepositorySignals,
-    Visibility,
 )
 
 log = logging.getLogger(__name__)
@@ -73,111 +70,8 @@ SIGNALS_TTL = dt.timedelta(hours=24)
 ACTIVITY_WINDOW = dt.timedelta(days=365)
 GOGS_COMMITS = 300  # commits asked of Gogs in one request (it cannot page)
 MAX_COMMIT_PAGES = 20  # Gitea: 1,000 commits in a year are read at most; past that the count is a floor
-EMPTY_SIGNALS = RepositorySignals(commits_365d=0, contributors_365d=0, releases_count=0, has_readme=False,
-                                  has_license=False, has_contributing=False, has_changelog=False,
-                                  has_publiccode=False)
-
 
 # pure mapping --------------------------------------------------------------------------------------------------
-def licence_of(data: Mapping[str, Any]) -> str | None:
-    """`licenses` (SPDX ids) → one SPDX id of our vocabulary, "Other" when unknown, None when absent or empty.
-
-    The GNU licences' current ids ("GPL-3.0-only", "AGPL-3.0-or-later") fold into the index's ids ("GPL-3.0"), as
-    GitHub reports them. Several detected licences: the first one Gitea lists is kept (one id per repository)."""
-    licences = data.get("licenses")
-    if not isinstance(licences, list) or not licences:
-        return None
-    first = str(licences[0]).strip()
-    if not first:
-        return None
-    if first.lower().startswith("licenseref-"):
-        return OTHER
-    spdx = from_gitlab(first)
-    for suffix in ("-only", "-or-later", "+"):  # current SPDX ids of the GNU licences → the index's ids
-        if spdx == OTHER and first.lower().endswith(suffix):
-            spdx = from_gitlab(first[: -len(suffix)])
-    return spdx
-
-
-def main_language(languages: Mapping[str, Any]) -> str | None:
-    """`/languages` ({name: bytes}) → the biggest share (ties: alphabetical)."""
-    shares = [(float(v), k) for k, v in languages.items() if isinstance(v, int | float)]
-    return min(shares, key=lambda item: (-item[0], item[1]))[1] if shares else None
-
-
-def _login(owner: Any) -> str:
-    if not isinstance(owner, Mapping):
-        return ""
-    return str(owner.get("login") or owner.get("username") or owner.get("name") or "")
-
-
-def repo_to_record(data: Mapping[str, Any], *, signals: RepositorySignals | None = None) -> RepositoryRecord:
-    """A Gitea/Forgejo/Gogs repository object → RepositoryRecord. Pure: no I/O."""
-    full_name = str(data.get("full_name") or f"{_login(data.get('owner'))}/{data.get('name', '')}")
-    empty = bool(data.get("empty"))
-    visibility = Visibility.PUBLIC
-    if data.get("private"):
-        visibility = Visibility.PRIVATE
-    elif data.get("internal"):
-        visibility = Visibility.INTERNAL
-    parent = data.get("parent")
-    mirror = bool(data.get("mirror"))
-    original = str(data.get("original_url") or "")
-    parent_url = parent.get("html_url") if isinstance(parent, Mapping) else None
-    if mirror and not parent_url and original.startswith(("https://", "http://")):
-        parent_url = original.removesuffix(".git")
-    updated = parse_time(data.get("updated_at"))
-    issues = data.get("open_issues_count")
-    watchers = data.get("watchers_count")
-    return RepositoryRecord(
-        forge_id=int(data["id"]),
-        full_name=full_name,
-        name=str(data.get("name") or full_name.rsplit("/", 1)[-1]),
-        owner_path=_login(data.get("owner")) or full_name.rsplit("/", 1)[0],
-        html_url=str(data.get("html_url") or ""),
-        visibility=visibility,
-        description=data.get("description") or None,
-        homepage=data.get("website") or None,
-        default_branch=None if empty else (data.get("default_branch") or None),
-        language=None if empty else (data.get("language") or None),
-        topics=tuple(str(t) for t in data.get("topics") or ()),
-        stars=int(data.get("stars_count") or 0),
-        forks=int(data.get("forks_count") or 0),
-        watchers=int(watchers) if isinstance(watchers, int) else None,
-        open_issues=int(issues) if isinstance(issues, int) else None,
-        created_at=parse_time(data.get("created_at")),
-        updated_at=updated,
-        pushed_at=None if empty else updated,
-        archived=bool(data.get("archived")),
-        fork=bool(data.get("fork")) or mirror,
-        parent_url=parent_url,
-        template=bool(data.get("template")),
-        empty=empty,
-        license_spdx=licence_of(data),
-        signals=EMPTY_SIGNALS if empty and signals is None else signals,
-    )
-
-
-def _account(data: Mapping[str, Any], kind: AccountKind, web_root: str) -> AccountRecord:
-    login = _login(data)
-    return AccountRecord(
-        login=login, kind=kind, html_url=str(data.get("html_url") or f"{web_root}/{login}"),
-        forge_id=data.get("id") if isinstance(data.get("id"), int) else None,
-        name=data.get("full_name") or None, description=data.get("description") or None,
-        avatar_url=data.get("avatar_url") or None, website=data.get("website") or None,
-        email=data.get("email") or None, location=data.get("location") or None,
-        created_at=parse_time(data.get("created")),
-        followers=data.get("followers_count") if isinstance(data.get("followers_count"), int) else None,
-    )
-
-
-# the adapter ---------------------------------------------------------------------------------------------------
-class _Stop(Exception):
-    def __init__(self, status: OutcomeStatus, message: str):
-        super().__init__(message)
-        self.status = status
-
-
 class _Missing(Exception):
     """A per-repository request answered 404 (deleted or renamed since the listing): signals left unknown."""
 
@@ -208,45 +102,18 @@ class GiteaAdapter:
         self._clients.close()
 
     def crawl(self, target: Target, known: KnownState) -> AccountCrawl:
-        started = self.clock.now()
-        state = _Crawl(self, target, known)
-        status, error = OutcomeStatus.OK, None
-        try:
-            state.run()
-        except _Stop as stop:
-            status, error = stop.status, str(stop)
-        except _Missing as exc:
-            status, error = OutcomeStatus.NOT_FOUND, str(exc)
-        except Exception as exc:  # an adapter never raises for a forge-side problem
-            status, error = outcome_of(exc)
-        finally:
-            state.http.close()
-        if error:
-            error = redact(state.http.scrub(error))[:500]
-        account = state.account
-        if account is not None and status == OutcomeStatus.OK:
-            account = replace(account, repositories_count=len(state.records))
-        return AccountCrawl(
-            forge_host=target.host, login=target.login or target.host, status=status, account=account,
-            repositories=tuple(state.records.values()), complete=status == OutcomeStatus.OK and state.complete,
-            error=error, cost=state.http.cost.snapshot(), started_at=started, finished_at=self.clock.now(),
-        )
+        return GiteaCrawl(self, target, known).result()
 
 
-class _Crawl:
-    """The mutable state of one account's crawl."""
+class GiteaCrawl(HttpAccountCrawler):
+    """One account, or a whole instance, of Gitea, Forgejo or Gogs."""
 
     def __init__(self, adapter: GiteaAdapter, target: Target, known: KnownState):
+        super().__init__(target, known, adapter.clock, adapter._http_factory(target))
         self.adapter = adapter
-        self.target = target
-        self.known = known
-        self.http = adapter._http_factory(target)
         self.gogs = target.kind == "gogs"
-        self.now = adapter.clock.now()
-        self.account: AccountRecord | None = None
-        self.records: dict[int, RepositoryRecord] = {}
+        self.now = self.started_at
         self.items: dict[int, Mapping[str, Any]] = {}
-        self.complete = False
         api = target.api_url.rstrip("/")
         self.web_root = api[: -len("/api/v1")] if api.endswith("/api/v1") else api
 
@@ -271,13 +138,23 @@ class _Crawl:
             raise _Missing(f"{self.target.host}: {where} not found")
         if status in (401, 403):
             who = "token refused" if self.http.authenticated else "this API needs a token"
-            raise _Stop(OutcomeStatus.AUTH, f"{self.target.host}: {who} (HTTP {status} on {where}) {message}".strip())
+            raise CrawlStopped(OutcomeStatus.AUTH, f"{self.target.host}: {who} (HTTP {status} on {where}) {message}".strip())
         if status == 429:
             raise RateLimitExhausted(f"{self.target.host}: HTTP 429 on {where}", self.http.reset_at)
         attempts = f" after {self.http.max_retries + 1} attempts" if status >= 500 else ""
         raise HttpStatusError(status, f"HTTP {status} from {where}{attempts}: {message}"[:300])
 
     # the crawl ---------------------------------------------------------------------------------------------------
+    def outcome(self, exc: Exception) -> tuple[OutcomeStatus, str]:
+        if isinstance(exc, _Missing):
+            return OutcomeStatus.NOT_FOUND, str(exc)
+        return super().outcome(exc)
+
+    def finished_account(self, status: OutcomeStatus) -> AccountRecord | None:
+        if self.account is not None and status == OutcomeStatus.OK:
+            return replace(self.account, repositories_count=len(self.records))
+        return self.account
+
     def run(self) -> None:
         listing = self._open()
         for item in listing:
@@ -311,16 +188,16 @@ class _Crawl:
             try:
                 data = self.get(f"users/{name}").json()
             except _Missing:
-                raise _Stop(OutcomeStatus.NOT_FOUND, f"{self.target.host}/{login}: not found") from None
+                raise CrawlStopped(OutcomeStatus.NOT_FOUND, f"{self.target.host}/{login}: not found") from None
             kind, base = AccountKind.USER, f"users/{name}"
-        self.account = _account(data, kind, self.web_root)
+        self.account = account_record(data, kind, self.web_root)
         if not self.gogs:
             return self._linked(f"{base}/repos", {})
         if self.http.authenticated:
             return iter(self.get(f"{base}/repos").json() or ())
         uid = data.get("id")
         if not isinstance(uid, int):
-            raise _Stop(OutcomeStatus.FAILED, f"{self.target.host}/{login}: the forge gave no account id")
+            raise CrawlStopped(OutcomeStatus.FAILED, f"{self.target.host}/{login}: the forge gave no account id")
         return self._short_pages("repos/search", {"q": "_", "uid": uid})
 
     def _linked(self, path: str, params: dict[str, Any]) -> Iterator[Any]:

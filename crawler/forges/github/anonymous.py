@@ -14,49 +14,44 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from crawler.forges.github import mapping as m
+from crawler.forges.github.crawl import GitHubCrawl
 from crawler.forges.publiccode import parse_publiccode
 from index.records import HttpValidator, RepositoryRecord, RepositorySignals
 
-if TYPE_CHECKING:
-    from crawler.forges.github.adapter import _Crawl
 
-
-class _AnonymousCrawl:
-    def __init__(self, crawl: _Crawl):
-        self.c = crawl
-        self.http = crawl.http
+class AnonymousGitHubCrawl(GitHubCrawl):
+    """One account crawled without a token: the same state and error handling, another listing."""
 
     def _get(self, path_or_url: str, headers: dict[str, str] | None = None) -> tuple[httpx.Response, Any]:
         """One GET: (response, parsed JSON), or (response, None) on a 304. Errors become the crawl's outcome."""
         response = self.http.request("GET", path_or_url, headers=headers or {})
         if response.status_code == 304:
             return response, None
-        self.c._check(response)
+        self.check(response)
         return response, response.json()
 
-    def run(self) -> None:
-        c = self.c
-        _, data = self._get(f"users/{c.login}")  # a renamed account answers 301, followed (same host only)
-        c.account = m.account_from_rest(data)
-        c.login = data["login"]
+    def list_account(self) -> None:
+        _, data = self._get(f"users/{self.login}")  # a renamed account answers 301, followed (same host only)
+        self.account = m.account_from_rest(data)
+        self.login = data["login"]
         org = data.get("type") == "Organization"
-        base = f"/{'orgs' if org else 'users'}/{c.login}/repos"
+        base = f"/{'orgs' if org else 'users'}/{self.login}/repos"
         url: str | None = f"{base.lstrip('/')}?per_page=100&sort=created&direction=asc&type={'all' if org else 'owner'}"
         page = 1
         while url:
             key = f"GET {base}?page={page}"
-            old = c.known.validators.get(key)
+            old = self.known.validators.get(key)
             headers = {"If-None-Match": old.etag} if old and old.etag else None
             response, items = self._get(url, headers)
             if items is None and old is not None:
                 memo = json.loads(old.memo or "{}")
-                c.unchanged.update(memo.get("ids", []))
-                c.validators[key] = old
+                self.unchanged.update(memo.get("ids", []))
+                self.validators[key] = old
                 url = memo.get("next")
             else:
                 next_url = response.links.get("next", {}).get("url")
@@ -65,15 +60,15 @@ class _AnonymousCrawl:
                 for item in items or ():
                     record = m.repo_from_rest(item)
                     ids.append(record.forge_id)
-                    if c._needs_details(record, c.known.repos.get(record.forge_id)):
+                    if self._needs_details(record, self.known.repos.get(record.forge_id)):
                         record = _with(record, signals=self._signals(item))
-                    c.records[record.forge_id] = record
+                    self.records[record.forge_id] = record
                 etag = response.headers.get("etag")
                 if etag:
-                    c.validators[key] = HttpValidator(key, etag, response.headers.get("last-modified"),
+                    self.validators[key] = HttpValidator(key, etag, response.headers.get("last-modified"),
                                                       json.dumps({"ids": ids, "next": url}))
             page += 1
-        c.complete = True
+        self.complete = True
 
     def _signals(self, item: dict[str, Any]) -> RepositorySignals | None:
         if item.get("pushed_at") is None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -47,7 +46,9 @@ from gitlab.exceptions import GitlabAuthenticationError, GitlabError
 
 from crawler.forges.base import Clock, KnownRepo, KnownState, Target
 from crawler.forges.common import PUBLICCODE, parse_time, tree_flags
-from crawler.forges.licences import from_gitlab
+from crawler.forges.crawl import AccountCrawler, CrawlStopped
+from crawler.forges.gitlab.mapping import group_record, inside, main_language, project_to_record, user_record
+from crawler.forges.http import SystemClock
 from crawler.forges.publiccode import parse_publiccode
 from index.records import (
     AccountCrawl,
@@ -57,7 +58,6 @@ from index.records import (
     OutcomeStatus,
     RepositoryRecord,
     RepositorySignals,
-    Visibility,
 )
 
 T = TypeVar("T")
@@ -69,72 +69,7 @@ EMPTY_SIGNALS = RepositorySignals(commits_365d=0, contributors_365d=0, releases_
                                   has_publiccode=False)
 
 
-# pure mapping --------------------------------------------------------------------------------------------------
-def licence_of(data: Mapping[str, Any]) -> str | None:
-    """SPDX id from a `?license=true` project body; None when absent or when GitLab detected no licence."""
-    licence = data.get("license")
-    if not isinstance(licence, Mapping):
-        return None
-    return from_gitlab(licence.get("key"))
-
-
-def main_language(languages: Mapping[str, Any]) -> str | None:
-    """`GET /projects/:id/languages` → the language with the biggest share (ties: alphabetical)."""
-    shares = [(float(v), k) for k, v in languages.items() if isinstance(v, int | float)]
-    return min(shares, key=lambda item: (-item[0], item[1]))[1] if shares else None
-
-
-def project_to_record(
-    data: Mapping[str, Any], *, language: str | None = None, signals: RepositorySignals | None = None
-) -> RepositoryRecord:
-    """A project body (list item, `simple=true` item or single GET) → RepositoryRecord. Pure: no I/O."""
-    namespace = data.get("namespace") or {}
-    full_name = data.get("path_with_namespace") or f"{namespace.get('full_path', '')}/{data.get('path', '')}"
-    owner = namespace.get("full_path") or full_name.rsplit("/", 1)[0]
-    topics = data.get("topics")
-    if topics is None:
-        topics = data.get("tag_list") or []
-    empty = bool(data.get("empty_repo")) or (data.get("empty_repo") is None and data.get("default_branch") is None)
-    parent = data.get("forked_from_project")
-    last_activity = parse_time(data.get("last_activity_at"))
-    visibility = data.get("visibility") or "public"
-    issues = data.get("open_issues_count")
-    return RepositoryRecord(
-        forge_id=int(data["id"]),
-        full_name=full_name,
-        name=data.get("path") or data.get("name") or full_name.rsplit("/", 1)[-1],
-        owner_path=owner,
-        html_url=data.get("web_url") or "",
-        visibility=Visibility(visibility) if visibility in Visibility._value2member_map_ else Visibility.PUBLIC,
-        description=data.get("description") or None,
-        default_branch=data.get("default_branch"),
-        language=language,
-        topics=tuple(str(t) for t in topics),
-        stars=int(data.get("star_count") or 0),
-        forks=int(data.get("forks_count") or 0),
-        watchers=None,
-        open_issues=int(issues) if isinstance(issues, int) else None,
-        created_at=parse_time(data.get("created_at")),
-        updated_at=parse_time(data.get("updated_at")) or last_activity,
-        pushed_at=None if empty else last_activity,
-        archived=bool(data.get("archived")),
-        fork=isinstance(parent, Mapping),
-        parent_url=parent.get("web_url") if isinstance(parent, Mapping) else None,
-        empty=empty,
-        license_spdx=licence_of(data),
-        signals=signals,
-    )
-
-
 # plumbing ------------------------------------------------------------------------------------------------------
-class SystemClock:
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
 class _RateLimited(Exception):
     pass
 
@@ -293,39 +228,7 @@ class GitLabAdapter:
 
     # entry point -----------------------------------------------------------------------------------------------
     def crawl(self, target: Target, known: KnownState) -> AccountCrawl:
-        started = self.clock.now()
-        clients = _Clients(self, target)
-        crawl = clients.get()
-        login = target.login or target.host
-        account: AccountRecord | None = None
-        records: dict[int, RepositoryRecord] = {}
-        surely_empty: set[int] = set()
-        complete = False
-        status, error = OutcomeStatus.OK, None
-        try:
-            account, listing, inside = self._open(crawl, target)
-            if account is None:
-                status, error = OutcomeStatus.NOT_FOUND, f"no group or user {target.login!r} on {target.host}"
-            else:
-                for data in crawl.each(listing):
-                    if inside(data) and int(data["id"]) not in records:
-                        records[int(data["id"])] = project_to_record(data)
-                        if data.get("empty_repo") is True:
-                            surely_empty.add(int(data["id"]))
-                complete = True
-                self._details(clients, records, known, surely_empty)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome, never an exception
-            status, error = _classify(exc, target.token)
-        finally:
-            clients.close()
-        if account is not None:
-            account = _with_count(account, len(records))
-        cost = CrawlCost(requests=clients.requests, rest_points=clients.requests)
-        return AccountCrawl(
-            forge_host=target.host, login=login, status=status, account=account,
-            repositories=tuple(records.values()), complete=complete, error=error, cost=cost,
-            started_at=started, finished_at=self.clock.now(),
-        )
+        return GitLabCrawl(self, target, known).result()
 
     def _details(self, clients: _Clients, records: dict[int, RepositoryRecord], known: KnownState,
                  surely_empty: set[int]) -> None:
@@ -396,14 +299,14 @@ class GitLabAdapter:
             path = str(group.full_path).lower()
             listing = lambda: crawl.pages(  # noqa: E731
                 f"/groups/{group.id}/projects", include_subgroups=True, with_shared=False, order_by="id", sort="asc")
-            return _group_record(group.attributes), listing, lambda data: _inside(data, path)
+            return group_record(group.attributes), listing, lambda data: inside(data, path)
         users = crawl.call(gl.users.list, username=target.login, get_all=False, **kw)
         if not users:
             return None, None, lambda data: False
         user = users[0]
         path = str(user.username).lower()
         listing = lambda: crawl.pages(f"/users/{user.id}/projects", order_by="id", sort="asc")  # noqa: E731
-        return _user_record(user.attributes), listing, lambda data: _inside(data, path)
+        return user_record(user.attributes), listing, lambda data: inside(data, path)
 
     # per-project details ---------------------------------------------------------------------------------------
     def _detail(self, crawl: _Crawl, record: RepositoryRecord, known: KnownRepo | None) -> RepositoryRecord:
@@ -467,36 +370,6 @@ class GitLabAdapter:
 
 
 # helpers -------------------------------------------------------------------------------------------------------
-def _inside(data: Mapping[str, Any], path: str) -> bool:
-    """A project belongs to the account when its namespace is the account or below it (shared ones are not)."""
-    namespace = data.get("namespace") or {}
-    owner = str(namespace.get("full_path") or data.get("path_with_namespace", "").rsplit("/", 1)[0]).lower()
-    return owner == path or owner.startswith(path + "/")
-
-
-def _group_record(data: Mapping[str, Any]) -> AccountRecord:
-    return AccountRecord(
-        login=data.get("full_path") or data.get("path") or "", kind=AccountKind.GROUP,
-        html_url=data.get("web_url") or "", forge_id=data.get("id"), name=data.get("name"),
-        description=data.get("description") or None, avatar_url=data.get("avatar_url"),
-        created_at=parse_time(data.get("created_at")),
-    )
-
-
-def _user_record(data: Mapping[str, Any]) -> AccountRecord:
-    return AccountRecord(
-        login=data.get("username") or "", kind=AccountKind.USER, html_url=data.get("web_url") or "",
-        forge_id=data.get("id"), name=data.get("name"), description=data.get("bio") or None,
-        avatar_url=data.get("avatar_url"), website=data.get("website_url") or None,
-        email=data.get("public_email") or None, location=data.get("location") or None,
-        created_at=parse_time(data.get("created_at")),
-    )
-
-
-def _with_count(account: AccountRecord, count: int) -> AccountRecord:
-    return replace(account, repositories_count=count)
-
-
 def _classify(exc: BaseException, token: str | None) -> tuple[OutcomeStatus, str]:
     """Map a failure to an outcome; the message never carries the token."""
     if isinstance(exc, _RateLimited):
@@ -520,3 +393,38 @@ def _classify(exc: BaseException, token: str | None) -> tuple[OutcomeStatus, str
     if token:
         message = message.replace(token, "***")
     return status, message
+
+
+class GitLabCrawl(AccountCrawler):
+    """One group, user or whole instance: the listing, then the details of what changed (see the adapter)."""
+
+    def __init__(self, adapter: GitLabAdapter, target: Target, known: KnownState):
+        super().__init__(target, known, adapter.clock)
+        self.adapter = adapter
+        self.clients = _Clients(adapter, target)
+
+    def run(self) -> None:
+        crawl = self.clients.get()
+        self.account, listing, belongs = self.adapter._open(crawl, self.target)
+        if self.account is None:
+            raise CrawlStopped(OutcomeStatus.NOT_FOUND, f"no group or user {self.target.login!r} on {self.target.host}")
+        surely_empty: set[int] = set()
+        for data in crawl.each(listing):
+            if belongs(data) and int(data["id"]) not in self.records:
+                self.records[int(data["id"])] = project_to_record(data)
+                if data.get("empty_repo") is True:
+                    surely_empty.add(int(data["id"]))
+        self.complete = True
+        self.adapter._details(self.clients, self.records, self.known, surely_empty)
+
+    def close(self) -> None:
+        self.clients.close()
+
+    def cost(self) -> CrawlCost:
+        return CrawlCost(requests=self.clients.requests, rest_points=self.clients.requests)
+
+    def outcome(self, exc: Exception) -> tuple[OutcomeStatus, str]:
+        return _classify(exc, self.target.token)
+
+    def finished_account(self, status: OutcomeStatus) -> AccountRecord | None:
+        return replace(self.account, repositories_count=len(self.records)) if self.account is not None else None
