@@ -1,4 +1,7 @@
-"""`python -m bench [--scales 1,10] [--latency 50] [--baseline-scales 1]`: see docs/benchmarks.md."""
+"""`python -m bench [--scales 1,10] [--latency 50] [--baseline-scales 1]`: see docs/benchmarks.md.
+
+`python -m bench.report [bench/results.json]` redraws bench/chart.png from the results alone.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench.report import bounds_table, chart, merge, table, targets_table
+from bench.report import bounds_table, chart, merge, require_matplotlib, table, targets_table
 from bench.run import meta, run_scale, targets
 
 HERE = Path(__file__).parent
@@ -32,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--chart", type=Path, default=HERE / "chart.png")
     args = parser.parse_args(argv)
+    require_matplotlib()
     scales = [float(s) for s in args.scales.split(",") if s.strip()]
     with_baseline = {float(s) for s in args.baseline_scales.split(",") if s.strip()}
     results = {}
@@ -45,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.chart.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    chart(document["scales"], args.chart)
+    chart(document["scales"], args.chart, document["meta"])
     print()
     print(table(document["scales"]))
     print()

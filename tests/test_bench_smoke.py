@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import zlib
 
 from bench.__main__ import main
@@ -38,7 +39,14 @@ def test_bench_runs_every_step_and_writes_results_and_chart(tmp_path, capsys):
     assert result["ratios"]["github_cold_requests_vs_lower_bound"] >= 1
     assert {t["target"] for t in document["targets"]} >= {"x1 unchanged re-crawl seconds"}
     png = chart.read_bytes()
-    assert png.startswith(b"\x89PNG\r\n\x1a\n") and zlib.decompress(png[png.index(b"IDAT") + 4:-16])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png.endswith(b"IEND\xaeB`\x82")
+    chunks, at = {}, 8
+    while at < len(png):  # the image data may span several IDAT chunks
+        size, kind = struct.unpack(">I4s", png[at:at + 8])
+        chunks[kind] = chunks.get(kind, b"") + png[at + 8:at + 8 + size]
+        at += 12 + size
+    width, height = struct.unpack(">II", chunks[b"IHDR"][:8])
+    assert width >= 800 and height >= 400 and zlib.decompress(chunks[b"IDAT"])
 
 
 def test_lower_bounds_and_mutation_on_the_real_seed():
