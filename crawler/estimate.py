@@ -1,6 +1,6 @@
 """`codeindex crawl --dry-run`: what a crawl will cost, per forge, before a single request is sent.
 
-The cost models mirror what the adapters really do (crawler/forges/github.py, github_anon.py, gitlab.py), fed with
+The cost models mirror what the adapters really do (crawler/forges/github/crawl.py, github/anonymous.py, gitlab/adapter.py), fed with
 what the index remembers: repositories per account from the last crawl, their signals' age, and the HTTP
 validators stored (a listing page with a validator is expected to answer 304). What the index cannot know is
 assumed, and said:
