@@ -20,13 +20,14 @@ def _steps(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _kind(step: dict[str, Any], kind: str, key: str) -> int:
-    return step.get("forge", {}).get("by_kind", {}).get(kind, {}).get(key, 0)
+    count: int = step.get("forge", {}).get("by_kind", {}).get(kind, {}).get(key, 0)
+    return count
 
 
 def table(results: dict[str, Any]) -> str:
     head = ("scale", "step", "time s", "GH req", "GL req", "GH REST pts", "GH GQL pts", "GL pts", "req/repo",
             "304 %", "RSS MB", "req vs base", "time vs base")
-    rows = [head]
+    rows: list[tuple[str, ...]] = [head]
     for key, result in sorted(results.items(), key=lambda kv: float(kv[0])):
         ratios = result["ratios"]
         for name, step in _steps(result):
