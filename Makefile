@@ -34,9 +34,9 @@ test: $(STAMP) ## run the whole suite (SQLite; PostgreSQL too when CODEINDEX_TES
 test-slow: $(STAMP) ## run the scale tests too
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check crawler index tests
-	$(BIN)/mypy crawler index
+lint: $(STAMP) ## ruff on every Python folder, mypy --strict (set in pyproject.toml) on the code
+	$(BIN)/ruff check crawler index simforge bench tests
+	$(BIN)/mypy crawler index simforge bench
 
 bench: $(STAMP) ## benchmark at x1 and x10 scale (writes bench/results.json)
 	$(BIN)/python -m bench --scales 1,10

@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.config import Config
 from crawler.runner import Unit, plan, token_for
+
+if TYPE_CHECKING:
+    from github.NamedUser import NamedUser
+    from github.Organization import Organization
+    from gitlab.v4.objects import GroupProject, Project
 
 PUBLICCODE = "publiccode.yml"
 
@@ -35,7 +41,7 @@ def crawl_github(unit: Unit) -> int:
                 seconds_between_requests=0)
     assert unit.owner is not None
     try:
-        owner: Any = gh.get_organization(unit.owner.login)
+        owner: Organization | NamedUser = gh.get_organization(unit.owner.login)
     except GithubException:
         owner = gh.get_user(unit.owner.login)
     count = 0
@@ -43,6 +49,7 @@ def crawl_github(unit: Unit) -> int:
         count += 1
         _ = repo.subscribers_count  # completes the object: GET /repos/o/r
         try:
+            # the root directory's contents: always a list (a file's path gives one ContentFile)
             names = [c.name for c in repo.get_contents("")]  # type: ignore[union-attr]
         except GithubException:  # empty repository
             continue
@@ -58,6 +65,7 @@ def crawl_gitlab(unit: Unit) -> int:
 
     base = unit.forge.api_url.rstrip("/").removesuffix("/api/v4")
     gl = gitlab.Gitlab(base, private_token=token_for(unit.forge), timeout=30, per_page=100)
+    projects: Iterable[Project | GroupProject]
     if unit.owner is None:
         projects = gl.projects.list(iterator=True, visibility="public")
     else:
@@ -102,7 +110,7 @@ def crawl_all(config: Config, *, workers: int = 8, per_host: int = 2) -> dict[st
 
     # units of a host wait on its semaphore: sort so that one host's units do not fill the whole pool
     rank: Counter[str] = Counter()
-    keyed = []
+    keyed: list[tuple[int, int, Unit]] = []
     for unit in units:
         keyed.append((rank[unit.forge.host], len(keyed), unit))
         rank[unit.forge.host] += 1

@@ -11,7 +11,18 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+T = TypeVar("T")
+
+
+class Part(Protocol):
+    """Times `work` under `label`, prints the time and returns what `work` returned."""
+
+    def __call__(self, label: str, work: Callable[[], T], /) -> T: ...
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = open_index(args[0])
     now = dt.datetime.now(dt.UTC)
 
-    def part(label: str, work: Callable[[], Any]) -> Any:
+    def part(label: str, work: Callable[[], T]) -> T:
         started = time.perf_counter()
         result = work()
         print(f"{label:<42} {time.perf_counter() - started:7.2f} s", flush=True)
@@ -35,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return _parts(engine, now, part)
 
 
-def _parts(engine: Any, now: dt.datetime, part: Callable[[str, Callable[[], Any]], Any]) -> int:
+def _parts(engine: Engine, now: dt.datetime, part: Part) -> int:
     from index.export.codegouvfr import repository_entry, short_repository_entry
     from index.export.format import CsvWriter, json_sorted_bytes
     from index.export.rows import REPOSITORY_CSV_COLUMNS, REPOSITORY_CSV_TIMESTAMPS, repository_json
@@ -53,7 +64,13 @@ def _parts(engine: Any, now: dt.datetime, part: Callable[[str, Callable[[], Any]
     rows = part("repositories.json rows (repository_json)", lambda: [repository_json(r) for r in repos])
     part("repositories.json encoding (json_sorted_bytes)", lambda: [json_sorted_bytes(r) for r in rows])
     table = CsvWriter(Discard(), REPOSITORY_CSV_COLUMNS, verbatim=REPOSITORY_CSV_TIMESTAMPS)
-    part("repositories.csv rows (CsvWriter)", lambda: ([table.writerow(r) for r in rows], table.flush()))
+
+    def csv_rows() -> None:
+        for r in rows:
+            table.writerow(r)
+        table.flush()
+
+    part("repositories.csv rows (CsvWriter)", csv_rows)
     part("codegouvfr repository files", lambda: [
         (json_sorted_bytes(e), json_sorted_bytes(short_repository_entry(e))) for e in map(repository_entry, repos)])
     data = part("status: load_status", lambda: load_status(engine, now=now))

@@ -142,13 +142,15 @@ class ForgeProcess:
         return self._conn.recv()
 
     def stats(self) -> dict[str, dict[str, int]]:
-        return self.ask("stats")
+        stats: dict[str, dict[str, int]] = self.ask("stats")
+        return stats
 
     def reset(self) -> None:
         self.ask("reset")
 
     def mutate(self, fraction: float = 0.05) -> dict[str, int]:
-        return self.ask("mutate", fraction=fraction)
+        changed: dict[str, int] = self.ask("mutate", fraction=fraction)
+        return changed
 
     def __exit__(self, *exc: object) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import resource
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def export_step(db_url: str, out_dir: str) -> dict[str, Any]:
             "bytes_uncompressed": json_size}
 
 
-def in_child(fn: Any, *args: Any) -> dict[str, Any]:
+def in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """Run `fn(*args)` in a fresh spawned process and return its result."""
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()

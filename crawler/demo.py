@@ -12,13 +12,25 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from crawler.runner import RunSummary
 
 DEMO_TOKEN_ENV = "CODEINDEX_DEMO_TOKEN"
 
 
-def run_demo(engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[str], None] = print) -> dict:
+class DemoResult(TypedDict):
+    summary: RunSummary
+    stats: dict[str, dict[str, int]]  # per simulated host, its request counters
+    seconds: float  # the crawl's, from seeding the simulated forge to the end of the crawl
+
+
+def run_demo(
+    engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[str], None] = print
+) -> DemoResult:
     from crawler.config import load_config
     from crawler.runner import plan, run_crawl
     from index.export.build import export_index

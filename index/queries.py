@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Connection,
     Engine,
     String,
@@ -253,13 +254,16 @@ def _read(connection: Connection, day: dt.date) -> ReadModel:
 
 assert REPOSITORY_COLUMNS == tuple(f.name for f in fields(ExportedRepository))[1:-1], "keep the two in one order"
 
-PUBLISHED_TIME = {  # per dialect: a UTC timestamp column as `Time` text, truncated to the second as iso() does
+# a column expression in, the same value as text out
+ColumnToText = Callable[[ColumnElement[Any]], ColumnElement[Any]]
+
+PUBLISHED_TIME: dict[str, ColumnToText] = {  # per dialect: a UTC timestamp column as `Time` text, truncated to the second as iso() does
     "sqlite": lambda column: func.strftime("%Y-%m-%dT%H:%M:%SZ", column),  # the stored text is naive UTC
     "postgresql": lambda column: func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
 }
 
 
-PUBLISHED_DAY = {  # per dialect: a date column as ISO text, "YYYY-MM-DD" (SQLite stores it so)
+PUBLISHED_DAY: dict[str, ColumnToText] = {  # per dialect: a date column as ISO text, "YYYY-MM-DD" (SQLite stores it so)
     "sqlite": lambda column: type_coerce(column, String),
     "postgresql": lambda column: func.to_char(column, "YYYY-MM-DD"),
 }

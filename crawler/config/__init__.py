@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TypedDict
 
 from crawler.config.build import Builder, compose, load_ministries
 from crawler.config.checks import UNKNOWN_PSO_ID, ConfigError, Problem, Problems
@@ -69,7 +70,32 @@ def load_config(path: Path | str, ministries_path: Path | str | None = None) -> 
 # ---------------------------------------------------------------------------------------------------- summary
 
 
-def summarize(config: Config, on: dt.date | None = None) -> dict:
+class ScheduleSummary(TypedDict):
+    interval_hours: float
+    export_after: bool
+    forge_overrides: int
+
+
+class ConfigSummary(TypedDict):
+    """What `codeindex config` prints (format_summary): counts of the file as of `date`."""
+
+    file: str
+    date: str
+    forges: int
+    forges_by_kind: dict[str, int]
+    accounts: int
+    forges_with_accounts: int
+    whole_forge_entries: int
+    units: int
+    ignored_forges: int
+    ignored_accounts: int
+    unknown_pso_id: int
+    missing_pso_id: int
+    without_ministry: int
+    schedule: ScheduleSummary
+
+
+def summarize(config: Config, on: dt.date | None = None) -> ConfigSummary:
     """Counts that tell at a glance whether the file says what its author meant (ignored status as of `on`)."""
     on = on or dt.datetime.now(dt.UTC).date()
     by_kind: dict[str, int] = {}
@@ -99,7 +125,7 @@ def summarize(config: Config, on: dt.date | None = None) -> dict:
     }
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: ConfigSummary) -> str:
     kinds = ", ".join(f"{kind} {n}" for kind, n in summary["forges_by_kind"].items())
     sched = summary["schedule"]
     return "\n".join(

@@ -6,8 +6,10 @@ Nodes rather than `yaml.safe_load` values: only nodes keep line numbers, the ori
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal, TypedDict, cast
 
 import yaml
 
@@ -101,6 +103,26 @@ def _pairs(
         yield key, key_node, value_node
 
 
+class Meta(TypedDict):
+    """The metadata of a forge or owner entry, checked (META_KEYS, name and api_url); absent ones are None."""
+
+    pso_id: str | None
+    ignored_since: dt.date | None
+    floss_policy: str | None
+    ospo_url: str | None
+    ministry: str | None
+    name: str | None
+    api_url: str | None
+
+
+_UrlKey = Literal["floss_policy", "ospo_url", "api_url"]
+
+
+def _no_meta() -> Meta:
+    return {"pso_id": None, "ignored_since": None, "floss_policy": None, "ospo_url": None, "ministry": None,
+            "name": None, "api_url": None}
+
+
 def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
 
@@ -108,7 +130,8 @@ def _is_null(node: yaml.Node) -> bool:
 def _text(node: yaml.Node, path: tuple[str, ...], problems: Problems, expected: str) -> str | None:
     """The text of a non-null scalar, or None after reporting what was expected."""
     if isinstance(node, yaml.ScalarNode) and not _is_null(node) and node.value.strip():
-        return node.value
+        text: str = node.value
+        return text
     problems.add(node, path, describe(node), expected)
     return None
 
@@ -176,31 +199,31 @@ class Builder:
                 )
         return fields
 
-    def _meta(self, fields: dict[str, tuple[yaml.Node, yaml.Node]], path: tuple[str, ...]) -> dict:
+    def _meta(self, fields: dict[str, tuple[yaml.Node, yaml.Node]], path: tuple[str, ...]) -> Meta:
         """pso_id, ignored_since, floss_policy, ospo_url, ministry and name, checked; absent ones are None."""
-        meta: dict = dict.fromkeys((*META_KEYS, "name", "api_url"))
+        meta = _no_meta()
         for key, (_, node) in fields.items():
             where = (*path, key)
             if key == "pso_id":
                 text = _text(node, where, self.p, "a single UUID from lannuaire.service-public.fr")
                 if text is not None and (expected := check_uuid(text)):
                     self.p.add(node, where, describe(node), expected)
-                meta[key] = text
+                meta["pso_id"] = text
             elif key == "ignored_since":
                 text = _text(node, where, self.p, "a date YYYY-MM-DD")
                 if text is not None:
-                    meta[key], expected = parse_date(text)
+                    meta["ignored_since"], expected = parse_date(text)
                     if expected:
                         self.p.add(node, where, describe(node), expected)
             elif key in ("floss_policy", "ospo_url", "api_url"):
                 text = _text(node, where, self.p, "an http(s) URL")
                 if text is not None and (expected := check_url(text)):
                     self.p.add(node, where, describe(node), expected)
-                meta[key] = text.rstrip("/") if key == "api_url" and text else text
+                meta[cast(_UrlKey, key)] = text.rstrip("/") if key == "api_url" and text else text
             elif key == "name":
-                meta[key] = _text(node, where, self.p, "a readable name")
+                meta["name"] = _text(node, where, self.p, "a readable name")
             elif key == "ministry":
-                meta[key] = self._ministry(node, where)
+                meta["ministry"] = self._ministry(node, where)
         return meta
 
     def _ministry(self, node: yaml.Node, where: tuple[str, ...]) -> str | None:
@@ -266,7 +289,7 @@ class Builder:
             line=key_node.start_mark.line + 1,
         )
 
-    def _owners(self, node: yaml.Node, host: str, kind: str, forge_meta: dict) -> tuple[OwnerConfig, ...]:
+    def _owners(self, node: yaml.Node, host: str, kind: str, forge_meta: Meta) -> tuple[OwnerConfig, ...]:
         path = (host, "owners")
         expected = "a mapping of account login or group path to its metadata (or nothing), e.g. 'etalab:'"
         if _is_null(node) or (isinstance(node, yaml.MappingNode) and not node.value):
@@ -294,7 +317,7 @@ class Builder:
                 )
                 continue
             seen[login.lower()] = (login, line)
-            meta = dict.fromkeys((*META_KEYS, "name"))
+            meta = _no_meta()
             if isinstance(value, yaml.MappingNode):
                 meta = self._meta(self._fields(value, where, OWNER_KEYS), where)
             elif not _is_null(value):
@@ -304,7 +327,7 @@ class Builder:
             owners.append(self._owner(login, line, meta, forge_meta))
         return tuple(owners)
 
-    def _owner(self, login: str, line: int, meta: dict, forge_meta: dict) -> OwnerConfig:
+    def _owner(self, login: str, line: int, meta: Meta, forge_meta: Meta) -> OwnerConfig:
         """Inheritance: what the owner lacks comes from its forge; it is ignored from the earlier of both dates."""
         pso_id = meta["pso_id"] or forge_meta["pso_id"]
         ministry = meta["ministry"] or self.ministries.get(pso_id or "") or forge_meta["ministry"]

@@ -178,6 +178,7 @@ def gzip_bytes(data: bytes) -> bytes:
 def csv_cell(value: Any) -> str:
     """One CSV cell: text neutralised against formula injection, lists joined with ";", booleans as true/false."""
     kind = type(value)
+    text: str
     if kind is str:
         text = value
     elif value is None:

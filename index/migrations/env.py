@@ -1,8 +1,16 @@
 """Alembic environment: run against the connection codeindex hands over (see index.db.upgrade)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from alembic import context
 
 from index.models import Base
+
+if TYPE_CHECKING:
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
+    from sqlalchemy import Connection
 
 target_metadata = Base.metadata
 
@@ -11,7 +19,7 @@ target_metadata = Base.metadata
 FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
-def _include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+def _include_name(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
@@ -20,14 +28,17 @@ def run_migrations_online() -> None:
     if connection is None:  # plain `alembic` CLI use: build an engine from sqlalchemy.url
         from sqlalchemy import create_engine
 
-        engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+        url = context.config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("no connection handed over and no sqlalchemy.url in the alembic config")
+        engine = create_engine(url)
         with engine.begin() as connection:
             _run(connection)
         return
     _run(connection)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -163,8 +164,8 @@ def handle_graphql(req: SimRequest) -> SimResponse:
         entry = budget(req, "graphql")
         if entry["limit"] - entry["used"] < cost:
             entry["used"] = max(entry["used"], entry["limit"])
-            body = {"errors": [{"type": "RATE_LIMITED",
-                                "message": f"API rate limit exceeded for user ID {user_id(req.token)}."}]}
+            body: dict[str, Any] = {"errors": [{"type": "RATE_LIMITED",
+                                                "message": f"API rate limit exceeded for user ID {user_id(req.token)}."}]}
             return SimResponse(200, body, rate_headers(entry, "graphql"))
         entry["used"] += cost
         req.state.counters["graphql_points"] += cost
@@ -172,7 +173,8 @@ def handle_graphql(req: SimRequest) -> SimResponse:
     context = {"req": req, "sim": req.world.host(req.host), "cost": cost, "nodes": node_count, "budget": snapshot}
     result = execute(schema(), document, root_value={}, context_value=context, variable_values=variables,
                      operation_name=operation_name, field_resolver=_resolve, type_resolver=_type_of)
-    body: dict[str, Any] = {"data": result.data}
+    assert isinstance(result, ExecutionResult)  # every resolver is synchronous: never an awaitable
+    body = {"data": result.data}
     if result.errors:
         body["errors"] = [_format_error(e) for e in result.errors]
     return SimResponse(200, body, rate_headers(snapshot, "graphql"))
@@ -195,7 +197,8 @@ def _format_error(exc: GraphQLError) -> dict[str, Any]:
 
 def _type_of(value: Any, info: Any, abstract: Any) -> str | None:
     if isinstance(value, dict) and value.get("__typename"):
-        return value["__typename"]
+        typename: str = value["__typename"]
+        return typename
     possible = info.schema.get_possible_types(abstract)
     return possible[0].name if possible else None
 
@@ -283,7 +286,7 @@ def _repo(repo: SimRepo) -> dict[str, Any]:
 
 def q_account(kind: str | None) -> Any:
     def resolve(source: Any, info: Any, login: str, **_: Any) -> Any:
-        _, sim = _ctx(info)
+        _req, sim = _ctx(info)
         account = sim.account(login)
         if account is None or (kind and account.kind != kind):
             label = {"org": "an Organization", "user": "a User"}.get(kind or "", "a RepositoryOwner")

@@ -20,6 +20,7 @@ from simforge.exchange import SimRequest, SimResponse
 from simforge.github import render as r
 from simforge.github.common import auth_refused, budget, error, rate_headers, user_id
 from simforge.github.graphql import handle_graphql
+from simforge.licences import github_license_object
 from simforge.world import SimAccount, SimHost, SimRepo
 
 REST_PREFIX = "/api/v3"
@@ -284,7 +285,7 @@ def _repo_answer(req: SimRequest, sim: SimHost, repo: SimRepo, rest: str) -> Sim
         if repo.license_key is None or name is None:
             return not_found()
         body = r.content_json(sim, repo, name, api)
-        body["license"] = r.github_license_object(repo.license_key, api)
+        body["license"] = github_license_object(repo.license_key, api)
         return SimResponse(200, body)
     if rest == "/contents" or rest.startswith("/contents/"):
         path = rest[len("/contents/"):] if rest.startswith("/contents/") else ""
