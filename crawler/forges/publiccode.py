@@ -69,22 +69,23 @@ def parse_publiccode(text: str | bytes | None) -> PubliccodeInfo:
     if not isinstance(data, dict):
         return PubliccodeInfo(valid=False, error="not a YAML mapping")
     try:
-        legal = data.get("legal") if isinstance(data.get("legal"), dict) else {}
-        maintenance = data.get("maintenance") if isinstance(data.get("maintenance"), dict) else {}
-        info = {
-            "name": _text(data.get("name"), 300),
-            "description": _description(data.get("description")),
-            "license": _text(legal.get("license"), 300),
-            "maintenance_type": _text(maintenance.get("type"), 100),
-            "funded_by": _funded_by(data.get("fundedBy")),
-        }
+        legal = data.get("legal")
+        legal = legal if isinstance(legal, dict) else {}
+        maintenance = data.get("maintenance")
+        maintenance = maintenance if isinstance(maintenance, dict) else {}
+        name = _text(data.get("name"), 300)
+        description = _description(data.get("description"))
+        licence = _text(legal.get("license"), 300)
+        maintenance_type = _text(maintenance.get("type"), 100)
+        funded_by = _funded_by(data.get("fundedBy"))
         missing = [key for key in REQUIRED if data.get(key) in (None, "")]
-        if not info["license"]:
+        if not licence:
             missing.append("legal.license")
-        if not info["maintenance_type"]:
+        if not maintenance_type:
             missing.append("maintenance.type")
     except (RecursionError, TypeError, ValueError, AttributeError) as exc:  # keys of exotic YAML types
         return PubliccodeInfo(valid=False, error=f"unreadable structure: {type(exc).__name__}")
-    if missing:
-        return PubliccodeInfo(valid=False, error="missing required keys: " + ", ".join(missing), **info)
-    return PubliccodeInfo(valid=True, **info)
+    return PubliccodeInfo(
+        valid=not missing, error="missing required keys: " + ", ".join(missing) if missing else None, name=name,
+        description=description, license=licence, maintenance_type=maintenance_type, funded_by=funded_by,
+    )

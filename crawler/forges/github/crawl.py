@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
+from crawler.forges.common import parse_time
 from crawler.forges.crawl import CrawlStopped, HttpAccountCrawler
 from crawler.forges.github import mapping as m
 from crawler.forges.http import ForgeHttp, HttpStatusError
@@ -89,8 +90,9 @@ class GitHubCrawl(HttpAccountCrawler):
             self.graphql_need = max(1, cost)
         fatal = [e for e in errors if e.get("type") not in ("NOT_FOUND",)]
         if fatal and not body.get("data"):
-            raise CrawlStopped(OutcomeStatus.FAILED, "GraphQL error: " + "; ".join(str(e.get("message")) for e in fatal)[:300])
-        return body
+            raise CrawlStopped(OutcomeStatus.FAILED,
+                               "GraphQL error: " + "; ".join(str(e.get("message")) for e in fatal)[:300])
+        return dict(body)
 
     def _graphql_url(self) -> str:
         api = self.target.api_url.rstrip("/")
@@ -255,9 +257,9 @@ def _account_to_memo(account: AccountRecord) -> dict[str, Any]:
 
 
 def _account_from_memo(memo: str) -> dict[str, Any]:
-    data = json.loads(memo)
+    data: dict[str, Any] = json.loads(memo)
     data["kind"] = AccountKind(data["kind"])
-    data["created_at"] = m.parse_time(data.get("created_at"))
+    data["created_at"] = parse_time(data.get("created_at"))
     return data
 
 

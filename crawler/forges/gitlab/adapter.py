@@ -116,6 +116,13 @@ class _Crawl:
     meter: _Meter
     adapter: GitLabAdapter
 
+    def json(self, path: str, **query: Any) -> dict[str, Any]:
+        """One GET answered by a JSON object (python-gitlab's http_get: a dict, or a Response for raw bodies)."""
+        body = self.call(self.gl.http_get, path, **query, **self.kw)
+        if not isinstance(body, dict):
+            raise GitlabError(f"{path}: expected a JSON object", response_code=None)
+        return body
+
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one request, waiting out 429s with the injected clock (Retry-After, else RateLimit-Reset)."""
         adapter = self.adapter
@@ -282,7 +289,7 @@ class GitLabAdapter:
                 and now - known.signals_at < self.signals_ttl)
 
     # listing ---------------------------------------------------------------------------------------------------
-    def _open(self, crawl: _Crawl, target: Target) -> tuple[AccountRecord | None, Any, Callable[[dict], bool]]:
+    def _open(self, crawl: _Crawl, target: Target) -> tuple[AccountRecord | None, Any, Callable[[dict[str, Any]], bool]]:
         """The account record, its project listing (a GitlabList factory) and the 'belongs here' filter."""
         gl, kw = crawl.gl, crawl.kw
         if target.login is None:
@@ -312,9 +319,8 @@ class GitLabAdapter:
     def _detail(self, crawl: _Crawl, record: RepositoryRecord, known: KnownRepo | None) -> RepositoryRecord:
         """Licence, language and signals of one project: 5 requests (+1 when a publiccode.yml shows)."""
         now = self.clock.now()
-        gl, kw = crawl.gl, crawl.kw
         try:
-            full = crawl.call(gl.http_get, f"/projects/{record.forge_id}", query_data={"license": True}, **kw)
+            full = crawl.json(f"/projects/{record.forge_id}", query_data={"license": True})
         except GitlabError as exc:
             if exc.response_code in (403, 404):  # gone or hidden since the listing: keep what the list said
                 if known is not None:
@@ -323,7 +329,7 @@ class GitLabAdapter:
             raise
         if full.get("empty_repo") or record.empty:
             return project_to_record(full, signals=EMPTY_SIGNALS)
-        language = main_language(crawl.call(gl.http_get, f"/projects/{record.forge_id}/languages", **kw))
+        language = main_language(crawl.json(f"/projects/{record.forge_id}/languages"))
         signals = self._signals(crawl, record.forge_id, full.get("default_branch"), now)
         return project_to_record(full, language=language, signals=signals)
 
