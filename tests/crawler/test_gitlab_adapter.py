@@ -6,27 +6,22 @@ import dataclasses
 import datetime as dt
 import socket
 
-import pytest
-
 from crawler.forges.base import KnownRepo, KnownState, Target
 from crawler.forges.gitlab.adapter import GitLabAdapter
 from index.records import AccountKind, OutcomeStatus, Visibility
-from simforge.seed import fixture_world
 from simforge.world import SimCommit, SimRelease, SimRepo
-from tests.crawler.test_gitlab_support import HOST, NOW, FakeClock, running, target, world_with
+from tests.crawler.gitlab_support import HOST, NOW, running, target, world_with
+from tests.support import FakeClock, forge_fixture
 
 FIXTURE_HOST = "gitlab.example.org"
 
 
-@pytest.fixture(scope="module")
-def fixture_forge():
-    """The shared fixture world, read-only here: one server for the module."""
-    with running(fixture_world(now=NOW), gitlab_tokens={"glpat-s3cret"}) as forge:
-        yield forge
+# the shared fixture world, read-only here: one server for the module
+fixture_forge = forge_fixture(NOW, scope="module", gitlab_tokens={"glpat-s3cret"})
 
 
 def adapter(clock: FakeClock | None = None, **kw) -> GitLabAdapter:
-    return GitLabAdapter(clock=clock or FakeClock(), timeout=5, max_retries=1, **kw)
+    return GitLabAdapter(clock=clock or FakeClock(NOW), timeout=5, max_retries=1, **kw)
 
 
 def by_name(crawl):
@@ -197,7 +192,7 @@ def test_unreachable():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    crawl = GitLabAdapter(clock=FakeClock(), timeout=1, max_retries=0).crawl(
+    crawl = GitLabAdapter(clock=FakeClock(NOW), timeout=1, max_retries=0).crawl(
         Target(HOST, "gitlab", f"http://127.0.0.1:{port}/{HOST}/api/v4", "g", token="t0ken"), KnownState())
     assert crawl.status is OutcomeStatus.UNREACHABLE and "t0ken" not in crawl.error
 

@@ -20,6 +20,7 @@ from index.upsert import recover_stale_runs
 from simforge.seed import fixture_world
 from simforge.server import SimForge
 from tests.crawler.test_faults import normalised_export
+from tests.support import write_config
 
 TOKEN = "kill-test-token-0123456789"
 
@@ -30,9 +31,7 @@ def _config(tmp_path, forge: SimForge):
              "  token_env: KILL_TEST_TOKEN", "  owners:", *[f"    {o}:" for o in gh],
              "gitlab.example.org:", "  forge: gitlab", f"  api_url: {forge.api_url('gitlab.example.org')}",
              "  token_env: KILL_TEST_TOKEN", "  owners:", "    ministere:", "    partenaire:", "    jean.dupont:"]
-    path = tmp_path / "organisations.yml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_config(tmp_path, lines)
 
 
 def _repos_by_account(engine) -> dict[tuple[str, str], set[str]]:
