@@ -20,7 +20,7 @@ from index.upsert import recover_stale_runs
 from simforge.seed import fixture_world
 from simforge.server import SimForge
 from tests.crawler.test_faults import normalised_export
-from tests.support import write_config
+from tests.support import Gate, wait_until, write_config
 
 TOKEN = "kill-test-token-0123456789"
 
@@ -74,17 +74,21 @@ def test_sigkill_midway_leaves_a_consistent_index_and_the_next_crawl_completes(t
 
         db_file = tmp_path / "index.sqlite"
         db_url = f"sqlite:///{db_file}"
+        # jean.dupont's answers are held until after the kill: whatever the machine's speed, not every account can
+        # be stored when it lands
+        gate = Gate(forge, hold=lambda path: "jean.dupont" in path)
         started = time.monotonic()
         process = _crawl_cli(db_url, config_path)
         try:
-            while _committed(db_file) < 1 and time.monotonic() - started < 60:
-                time.sleep(0.02)
+            assert wait_until(lambda: _committed(db_file) >= 1, timeout=60), "no account committed within 60 s"
             first_commit = time.monotonic() - started
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
         finally:
+            gate.open()
             if process.poll() is None:
                 process.kill()
+        assert not gate.timed_out
         killed_at = time.monotonic() - started
         assert process.returncode == -signal.SIGKILL
 
