@@ -22,6 +22,8 @@ from tests.browser.cdp import Browser, find_chromium
 from tests.index.test_status_scenario import NOW, build_scenario
 from tests.support import LoopbackServer
 
+pytestmark = pytest.mark.slow  # a real chromium
+
 
 @pytest.fixture
 def chromium():

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import select
 
 from crawler.config import load_config
@@ -23,6 +24,8 @@ from tests.crawler.test_faults import normalised_export
 from tests.support import Gate, wait_until, write_config
 
 TOKEN = "kill-test-token-0123456789"
+
+pytestmark = pytest.mark.slow  # a real crawl process, killed, then another
 
 
 def _config(tmp_path, forge: SimForge):

@@ -3,6 +3,7 @@ restart keeps the stored job and its next run time."""
 
 import time
 
+import pytest
 from sqlalchemy import select
 
 from crawler.config import load_config
@@ -39,6 +40,7 @@ def test_job_specs_from_configuration(tmp_path, simforge):
     assert "cron" in str(specs["crawl-github.com"].trigger)
 
 
+@pytest.mark.slow  # four scheduled runs, a second apart
 def test_two_intervals_restart_no_overlap(tmp_path, simforge):
     path = tmp_path / "organisations.yml"
     path.write_text(CONFIG.format(api=simforge.api_url("gitlab.example.org")).replace(
@@ -69,6 +71,7 @@ def test_two_intervals_restart_no_overlap(tmp_path, simforge):
     assert (tmp_path / "export" / "repositories.json").exists()  # export after each crawl
 
 
+@pytest.mark.slow  # a real `codeindex schedule` process
 def test_sigterm_stops_cleanly_and_records_interrupted_run(tmp_path):
     """`codeindex schedule` in a real process: SIGTERM mid-crawl → exit 0 quickly, run recorded as interrupted,
     the account in progress stored whole."""

@@ -14,6 +14,7 @@ import sys
 from http.server import BaseHTTPRequestHandler
 
 import httpx
+import pytest
 
 from crawler.forges.base import KnownRepo, KnownState, Target
 from crawler.forges.github.adapter import GitHubAdapter
@@ -104,6 +105,7 @@ def _cli(tmp_path, config: str, *args: str, github_token: str) -> str:
     return done.stdout.decode() + done.stderr.decode()
 
 
+@pytest.mark.slow  # four CLI processes, and two crawls in-process
 def test_tokens_never_reach_logs_database_or_export(tmp_path, monkeypatch):
     from crawler.config import load_config
     from crawler.logs import setup_logging
