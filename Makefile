@@ -7,7 +7,7 @@ DB     ?= sqlite:///codeindex.sqlite
 OUT    ?= export
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run demo test test-slow lint bench bench-quick clean
+.PHONY: help venv run demo test test-fast lint bench bench-quick clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n",$$1,$$2}'
@@ -29,10 +29,10 @@ demo: $(STAMP) ## offline demo: simulated forge seeded with the real 2021 data, 
 	$(BIN)/codeindex --db $(DB) demo --out $(OUT)
 
 test: $(STAMP) ## run the whole suite (SQLite; PostgreSQL too when CODEINDEX_TEST_POSTGRES is set)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
-
-test-slow: $(STAMP) ## run the scale tests too
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## the suite without the tests marked slow, for quick local loops
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff on every Python folder, mypy --strict (set in pyproject.toml) on the code
 	$(BIN)/ruff check crawler index simforge bench tests

@@ -6,11 +6,15 @@ import json
 import struct
 import zlib
 
+import pytest
+
 from bench.__main__ import main
 from bench.forge import lower_bounds, mutate
 from bench.recrawl import main as recrawl
 from crawler.config.model import NEVER_WHOLE
 from simforge.seed import seed_from_codegouvfr
+
+pytestmark = pytest.mark.slow  # seconds: the benchmark's every step on a sample
 
 
 def test_bench_runs_every_step_and_writes_results_and_chart(tmp_path, capsys):

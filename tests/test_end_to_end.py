@@ -2,13 +2,11 @@
 
 import json
 
-from sqlalchemy import select
-
 from crawler.config import load_config
 from crawler.runner import run_crawl
 from index.db import transaction
 from index.export.build import export_index
-from index.models import Repository
+from tests.support import repositories_by, write_config
 
 
 def _config(tmp_path, forge, *, gitlab_owners=("ministere", "partenaire", "jean.dupont"), github=True):
@@ -21,14 +19,7 @@ def _config(tmp_path, forge, *, gitlab_owners=("ministere", "partenaire", "jean.
               "  token_env: CODEINDEX_TEST_TOKEN",
               "  pso_id: 3ed2f725-e077-4973-a531-498e13fc7861", "  owners:"]
     lines += [f"    {login}:" for login in gitlab_owners]
-    path = tmp_path / "organisations.yml"
-    path.write_text("\n".join(lines) + "\n")
-    return load_config(path)
-
-
-def _repos(engine):
-    with transaction(engine) as session:
-        return {r.full_name: r for r in session.scalars(select(Repository))}
+    return load_config(write_config(tmp_path, lines))
 
 
 def test_gitlab_crawl_recrawl_and_export(tmp_path, engine, simforge, monkeypatch):
@@ -36,7 +27,7 @@ def test_gitlab_crawl_recrawl_and_export(tmp_path, engine, simforge, monkeypatch
     config = _config(tmp_path, simforge, github=False)
     first = run_crawl(engine, config)
     assert first.status == "ok" and first.accounts_ok == 3
-    repos = _repos(engine)
+    repos = repositories_by(engine)
     assert repos["ministere/portail"].license_spdx == "EUPL-1.2"
     assert repos["ministere/dsi/outils"].language == "Go"
     # the token sees internal and private projects: recorded as such, never exported (below)
@@ -52,7 +43,7 @@ def test_gitlab_crawl_recrawl_and_export(tmp_path, engine, simforge, monkeypatch
     simforge.reset_stats()
     second = run_crawl(engine, config)
     assert second.repos_new == 0 and second.repos_gone == 0
-    again = _repos(engine)
+    again = repositories_by(engine)
     assert again["ministere/portail"].license_spdx == "EUPL-1.2"  # skipped details keep licence and language
     assert again["ministere/dsi/outils"].language == "Go"
     assert simforge.stats()["gitlab.example.org"]["requests"] < first.requests / 3

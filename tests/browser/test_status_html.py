@@ -11,7 +11,6 @@ import http.server
 import json
 import os
 import shutil
-import threading
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +20,9 @@ from index.db import open_index
 from index.status.html import write_status
 from tests.browser.cdp import Browser, find_chromium
 from tests.index.test_status_scenario import NOW, build_scenario
+from tests.support import LoopbackServer
+
+pytestmark = pytest.mark.slow  # a real chromium
 
 
 @pytest.fixture
@@ -46,13 +48,8 @@ def site(tmp_path):
         def log_request(self, code="-", size="-"):
             seen.append((self.path, int(code) if str(code).isdigit() else 0))
 
-    handler = functools.partial(Handler, directory=str(tmp_path / "out"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/status/", tmp_path / "out" / "status", seen
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(functools.partial(Handler, directory=str(tmp_path / "out"))) as server:
+        yield f"{server.url}/status/", tmp_path / "out" / "status", seen
 
 
 def _keep(shot: Path) -> None:

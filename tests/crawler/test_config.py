@@ -24,11 +24,11 @@ from crawler.config import (
     load_config,
     summarize,
 )
+from tests.support import shared_file
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT / "config" / "organisations.yml"
 FIXTURES = ROOT / "tests" / "fixtures" / "config"
-UPSTREAM = ROOT.parent / "shared" / "data" / "codegouvfr" / "comptes-organismes-publics.yml"
 MENJ = "3ed2f725-e077-4973-a531-498e13fc7861"
 MENJ_NAME = "Ministère de l'Éducation nationale et de la Jeunesse"
 ESR_NAME = "Ministère de l'Enseignement supérieur et de la Recherche"
@@ -108,16 +108,16 @@ def test_real_list_details(real):
         github.kind = "gitlab"
 
 
-@pytest.mark.skipif(not UPSTREAM.exists(), reason="upstream copy not available")
 def test_our_copy_differs_from_upstream_only_by_names_and_the_duplicate_key():
+    upstream = shared_file("data", "codegouvfr", "comptes-organismes-publics.yml")
     ours = yaml.safe_load(REAL.read_text(encoding="utf-8"))
     for forge in ours.values():
         for login, meta in (forge.get("owners") or {}).items():
             if meta:
                 meta.pop("name", None)
                 forge["owners"][login] = meta or None
-    assert ours == yaml.safe_load(UPSTREAM.read_text(encoding="utf-8"))
-    problems = problems_of(UPSTREAM, ministries_path=ROOT / "config" / "ministries.yml")
+    assert ours == yaml.safe_load(upstream.read_text(encoding="utf-8"))
+    problems = problems_of(upstream, ministries_path=ROOT / "config" / "ministries.yml")
     assert [(p.line, p.key_path) for p in problems] == [(773, "gitlab.mim-libre.fr.pso_id")]
 
 

@@ -4,7 +4,6 @@ crawl under 5% random faults ends with the same export as a fault-free one."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 
@@ -22,6 +21,7 @@ from index.models import Account, AccountOutcome
 from index.records import OutcomeStatus
 from simforge.seed import fixture_world
 from simforge.server import Fault, SimForge
+from tests.support import FakeClock, write_config
 
 TRANSIENT = ["500", "502", "503", "reset", "timeout", "truncated", "invalid_json"]
 LIMITS = ["secondary", "429"]
@@ -35,19 +35,6 @@ def _graphql_schema_built():
     from simforge.github.graphql import schema
 
     schema()
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = dt.datetime.now(dt.UTC)
-        self.sleeps: list[float] = []
-
-    def now(self) -> dt.datetime:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += dt.timedelta(seconds=seconds)
 
 
 def github(clock: FakeClock, **kw: object) -> GitHubAdapter:
@@ -99,9 +86,7 @@ def _config(tmp_path, forge: SimForge, github_owners=("etalab",), gitlab_owners=
              "  token_env: CODEINDEX_FAULT_TOKEN", "  owners:", *[f"    {o}:" for o in github_owners],
              "gitlab.example.org:", "  forge: gitlab", f"  api_url: {forge.api_url('gitlab.example.org')}",
              "  token_env: CODEINDEX_FAULT_TOKEN", "  owners:", *[f"    {o}:" for o in gitlab_owners]]
-    path = tmp_path / "organisations.yml"
-    path.write_text("\n".join(lines) + "\n")
-    return load_config(path)
+    return load_config(write_config(tmp_path, lines))
 
 
 def _outcomes(engine, run_id):

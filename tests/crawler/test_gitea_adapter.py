@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,40 +15,21 @@ from crawler.forges.gitea.mapping import EMPTY_SIGNALS, licence_of, main_languag
 from index.records import AccountCrawl, AccountKind, OutcomeStatus, Visibility
 from simforge.seed import fixture_world
 from simforge.server import Fault, SimForge
+from tests.support import FakeClock, by_name, forge_fixture
 
 NOW = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 HOST = "git.example.fr"
 TOKEN = "gitea-test-token-0123456789abcdef"
 
 
-class FakeClock:
-    def __init__(self, now: dt.datetime = NOW):
-        self.current = now
-        self.slept: list[float] = []
-
-    def now(self) -> dt.datetime:
-        return self.current
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.current += dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def forge() -> Iterator[SimForge]:
-    with SimForge(fixture_world(now=NOW)) as running:
-        yield running
+forge = forge_fixture(NOW)
 
 
 def crawl(forge: SimForge, kind: str, login: str | None, token: str | None = None,
           known: KnownState | None = None, **kw: object) -> AccountCrawl:
     forge.world.host(HOST).kind = kind
-    adapter = GiteaAdapter(clock=FakeClock(), **kw)  # type: ignore[arg-type]
+    adapter = GiteaAdapter(clock=FakeClock(NOW), **kw)  # type: ignore[arg-type]
     return adapter.crawl(Target(HOST, kind, forge.api_url(HOST), login, token), known or KnownState())
-
-
-def by_name(result: AccountCrawl) -> dict[str, object]:
-    return {r.name: r for r in result.repositories}
 
 
 def expected_detail_requests(forge: SimForge, namespace: str | None, *, private: bool) -> int:
@@ -222,7 +202,7 @@ def test_closed_port_is_unreachable():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    adapter = GiteaAdapter(clock=FakeClock(), max_retries=1)
+    adapter = GiteaAdapter(clock=FakeClock(NOW), max_retries=1)
     result = adapter.crawl(Target(HOST, "gitea", f"http://127.0.0.1:{port}/{HOST}/api/v1", "univ", TOKEN),
                            KnownState())
     assert result.status == OutcomeStatus.UNREACHABLE and TOKEN not in (result.error or "")
@@ -230,17 +210,17 @@ def test_closed_port_is_unreachable():
 
 def test_server_errors_fail_after_retries_on_the_clock():
     with SimForge(fixture_world(now=NOW), faults=[Fault("502", path_contains="/repos")]) as forge:
-        clock = FakeClock()
+        clock = FakeClock(NOW)
         forge.world.host(HOST).kind = "gitea"
         adapter = GiteaAdapter(clock=clock, max_retries=2)
         result = adapter.crawl(Target(HOST, "gitea", forge.api_url(HOST), "univ", TOKEN), KnownState())
         assert result.status == OutcomeStatus.FAILED and "502" in result.error
-        assert len(clock.slept) == 2 and result.cost.requests == 1 + 3
+        assert len(clock.sleeps) == 2 and result.cost.requests == 1 + 3
 
 
 def test_too_many_requests_past_the_allowed_wait_is_rate_limited():
     with SimForge(fixture_world(now=NOW), faults=[Fault("429")]) as forge:
         forge.world.host(HOST).kind = "gitea"
-        adapter = GiteaAdapter(clock=FakeClock(), max_wait=0.5)
+        adapter = GiteaAdapter(clock=FakeClock(NOW), max_wait=0.5)
         result = adapter.crawl(Target(HOST, "gitea", forge.api_url(HOST), "univ"), KnownState())
         assert result.status == OutcomeStatus.RATE_LIMITED and not result.complete

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
-
 from crawler.config import load_config
 from crawler.runner import default_adapters, run_crawl
-from index.db import transaction
 from index.export.build import export_index
-from index.models import Repository
+from tests.support import repositories_by, write_config
 
 HOST = "git.example.fr"
 
@@ -24,14 +21,7 @@ def _config(tmp_path, forge, *, kind: str = "gogs", owners: tuple[str, ...] = ()
     if owners:
         lines.append("  owners:")
         lines += [f"    {login}:" for login in owners]
-    path = tmp_path / "organisations.yml"
-    path.write_text("\n".join(lines) + "\n")
-    return load_config(path)
-
-
-def _repos(engine):
-    with transaction(engine) as session:
-        return {r.full_name: r for r in session.scalars(select(Repository))}
+    return load_config(write_config(tmp_path, lines))
 
 
 def test_gitea_kinds_have_an_adapter():
@@ -46,7 +36,7 @@ def test_whole_gogs_forge_is_crawled_stored_and_exported(tmp_path, engine, simfo
     assert (first.accounts_ok, first.accounts_unsupported, first.accounts_failed) == (1, 0, 0)
     public = [r for r in simforge.world.host(HOST).repos.values() if r.visibility == "public"]
     assert first.repos_new == len(public)
-    repos = _repos(engine)
+    repos = repositories_by(engine)
     assert "univ/prive" not in repos
     assert repos["univ/vide"].visibility == "public"
     assert repos["mdupuis/projet-000"].fork
@@ -70,7 +60,7 @@ def test_gitea_organisation_with_token_keeps_private_out_of_the_export(tmp_path,
     config = _config(tmp_path, simforge, kind="gitea", owners=("univ", "mdupuis"), token_env="CODEINDEX_GITEA_TOKEN")
     result = run_crawl(engine, config)
     assert result.status == "ok" and result.accounts_ok == 2, result.failures
-    repos = _repos(engine)
+    repos = repositories_by(engine)
     assert repos["univ/prive"].visibility == "private"
     assert repos["univ/catalogue"].license_spdx == "EUPL-1.2" and repos["univ/catalogue"].language == "Python"
     export_index(engine, tmp_path / "export")

@@ -13,32 +13,17 @@ from index.records import AccountCrawl, AccountKind, OutcomeStatus, Visibility
 from simforge.seed import fixture_world
 from simforge.server import Fault, SimForge
 from simforge.world import SimCommit
+from tests.support import FakeClock, by_name, forge_fixture
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
 
-class FakeClock:
-    def __init__(self, now: dt.datetime = NOW):
-        self.t = now
-        self.sleeps: list[float] = []
-
-    def now(self) -> dt.datetime:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def forge():
-    with SimForge(fixture_world(now=NOW)) as running:
-        yield running
+forge = forge_fixture(NOW)
 
 
 def crawl(forge, login, token="tok", known=None, clock=None, api_url=None) -> AccountCrawl:
     target = Target("github.com", "github", api_url or forge.api_url("github.com"), login, token)
-    return GitHubAdapter(clock or FakeClock()).crawl(target, known or KnownState())
+    return GitHubAdapter(clock or FakeClock(NOW)).crawl(target, known or KnownState())
 
 
 def known_from(result: AccountCrawl, signals_at=NOW, previous: KnownState | None = None) -> KnownState:
@@ -48,10 +33,6 @@ def known_from(result: AccountCrawl, signals_at=NOW, previous: KnownState | None
                                       signals_at if r.signals is not None else repos.get(r.forge_id, None) and
                                       repos[r.forge_id].signals_at)
     return KnownState({v.key: v for v in result.validators}, repos)
-
-
-def by_name(result: AccountCrawl):
-    return {r.name: r for r in result.repositories}
 
 
 def test_cold_crawl_reads_everything_in_one_request_per_100_repos(forge):
@@ -168,7 +149,7 @@ def test_not_found_and_bad_token(forge):
 
 
 def test_unreachable_and_failed_never_leak_the_token(forge):
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     down = crawl(forge, "etalab", token="s3cret", clock=clock, api_url="http://127.0.0.1:9/github.com/api/v3")
     assert down.status is OutcomeStatus.UNREACHABLE and "s3cret" not in down.error and clock.sleeps
     with SimForge(fixture_world(now=NOW), faults=[Fault("500")]) as broken:

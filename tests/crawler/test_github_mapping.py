@@ -7,29 +7,21 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import pytest
-
 from crawler.forges.github import mapping as m
 from index.records import AccountKind, Visibility
+from tests.support import shared_file
 
 
-def _forgedata() -> Path | None:
-    for base in (Path(__file__).resolve().parents[2].parent / "shared", Path("/work/shared")):
-        if (base / "forgedata").is_dir():
-            return base / "forgedata"
-    return None
-
-
-DATA = _forgedata()
-needs_data = pytest.mark.skipif(DATA is None, reason="shared/forgedata not present")
+def data(*parts: str) -> Path:
+    """A recorded body under ../shared/forgedata; the test fails when it is missing."""
+    return shared_file("forgedata", *parts)
 
 
 def replay_body(name: str, index: int = 0) -> object:
-    lines = (DATA / "pygithub-replay" / name).read_text().split("\n")
+    lines = data("pygithub-replay", name).read_text().split("\n")
     return json.loads(lines[index * 11 + 9])
 
 
-@needs_data
 def test_rest_full_repository_recorded_2025():
     item = replay_body("Repository.setUp.txt")
     record = m.repo_from_rest(item)
@@ -39,19 +31,17 @@ def test_rest_full_repository_recorded_2025():
     assert "pygithub" in record.topics and record.stars == 7122 and record.signals is None
 
 
-@needs_data
 def test_rest_openapi_examples_and_null_pushed_at():
-    items = json.loads((DATA / "github-openapi-examples" / "minimal-repository-items.json").read_text())
+    items = json.loads(data("github-openapi-examples", "minimal-repository-items.json").read_text())
     record = m.repo_from_rest(items[0])
     assert record.forge_id == items[0]["id"] and record.html_url == items[0]["html_url"]
-    full = json.loads((DATA / "github-openapi-examples" / "full-repository-default-response.json").read_text())
+    full = json.loads(data("github-openapi-examples", "full-repository-default-response.json").read_text())
     assert m.repo_from_rest(full).watchers == full["subscribers_count"]
     old = replay_body("Organization.testGetRepos.txt")
     empties = [m.repo_from_rest(i) for i in old if i.get("pushed_at") is None]
     assert all(r.empty and r.pushed_at is None for r in empties)
 
 
-@needs_data
 def test_rest_account_recorded():
     org = m.account_from_rest(replay_body("Organization.setUp.txt"))
     assert org.kind is AccountKind.ORGANIZATION and org.login == "BeaverSoftware"
@@ -88,7 +78,5 @@ def test_graphql_node_maps_signals():
 
 
 def test_replay_headers_parse():  # keeps the replay reader honest about the file format
-    if DATA is None:
-        pytest.skip("no forgedata")
-    lines = (DATA / "pygithub-replay" / "Organization.setUp.txt").read_text().split("\n")
+    lines = data("pygithub-replay", "Organization.setUp.txt").read_text().split("\n")
     assert dict(ast.literal_eval(lines[8]))["X-RateLimit-Resource"] == "core"

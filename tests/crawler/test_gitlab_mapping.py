@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
-
-import pytest
 
 from crawler.forges.common import parse_time, tree_flags
 from crawler.forges.gitlab.mapping import licence_of, main_language, project_to_record
 from index.records import Visibility
-
-FORGEDATA = Path("/work/shared/forgedata")
-pytestmark = pytest.mark.skipif(not FORGEDATA.exists(), reason="shared forgedata not mounted")
+from tests.support import shared_file
 
 
 def load(name: str):
-    return json.loads((FORGEDATA / name).read_text(encoding="utf-8"))
+    return json.loads(shared_file("forgedata", name).read_text(encoding="utf-8"))
 
 
 def test_real_gitlab_com_project_2017():

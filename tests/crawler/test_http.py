@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -13,50 +11,9 @@ from crawler.forges.base import RateLimitExhausted
 from crawler.forges.http import ClientCache, ForeignURL, ForgeHttp, TransientError
 from simforge.server import Fault, SimForge
 from simforge.world import SimAccount, World
+from tests.support import FakeClock, Scripted
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-        self.sleeps: list[float] = []
-
-    def now(self) -> dt.datetime:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += dt.timedelta(seconds=seconds)
-
-
-class Scripted:
-    """A loopback server answering from a script of (status, headers, body) and recording request headers."""
-
-    def __init__(self, script: list[tuple[int, dict[str, str], bytes]]):
-        self.script = list(script)
-        self.seen: list[dict[str, str]] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.seen.append({k.lower(): v for k, v in self.headers.items()})
-                status, headers, body = outer.script.pop(0) if outer.script else (200, {}, b"{}")
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # the HTTP-date Retry-After below is 5 s later
 
 
 @pytest.fixture
@@ -67,7 +24,7 @@ def world():
 
 
 def test_retries_502_then_succeeds_with_backoff(world):
-    clock = FakeClock()
+    clock = FakeClock(START)
     with SimForge(world, faults=[Fault("502", times=2)]) as forge:
         http = ForgeHttp(forge.api_url("github.com"), "tok", clock=clock, backoff=1.0)
         response = http.request("GET", "orgs/etalab")
@@ -79,7 +36,7 @@ def test_retries_502_then_succeeds_with_backoff(world):
 
 @pytest.mark.parametrize("kind", ["reset", "invalid_json", "truncated"])
 def test_transient_transport_failures_are_retried(world, kind):
-    clock = FakeClock()
+    clock = FakeClock(START)
     with SimForge(world, faults=[Fault(kind, times=1)]) as forge:
         http = ForgeHttp(forge.api_url("github.com"), "tok", clock=clock)
         response = http.request("GET", "orgs/etalab")
@@ -88,7 +45,7 @@ def test_transient_transport_failures_are_retried(world, kind):
 
 
 def test_gives_up_after_max_retries(world):
-    clock = FakeClock()
+    clock = FakeClock(START)
     with SimForge(world, faults=[Fault("reset")]) as forge:
         http = ForgeHttp(forge.api_url("github.com"), "secret-token", clock=clock, max_retries=2)
         with pytest.raises(TransientError) as info:
@@ -98,7 +55,7 @@ def test_gives_up_after_max_retries(world):
 
 
 def test_retry_after_is_honoured_on_secondary_limit(world):
-    clock = FakeClock()
+    clock = FakeClock(START)
     with SimForge(world, faults=[Fault("secondary", times=1), Fault("429", times=1)]) as forge:
         http = ForgeHttp(forge.api_url("github.com"), "tok", clock=clock)
         response = http.request("GET", "orgs/etalab")
@@ -107,8 +64,8 @@ def test_retry_after_is_honoured_on_secondary_limit(world):
 
 
 def test_primary_limit_waits_for_reset_or_gives_up():
-    clock = FakeClock()
-    reset = int(clock.t.timestamp()) + 30
+    clock = FakeClock(START)
+    reset = int(clock.time()) + 30
     limited = (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
                json.dumps({"message": "API rate limit exceeded for user ID 1."}).encode())
     server = Scripted([limited, (200, {}, b'{"ok": true}')])
@@ -125,7 +82,7 @@ def test_primary_limit_waits_for_reset_or_gives_up():
 
 
 def test_gitlab_ratelimit_headers_and_http_date_retry_after():
-    clock = FakeClock()
+    clock = FakeClock(START)
     when = "Thu, 01 Jan 2026 00:00:05 GMT"
     server = Scripted([(429, {"Retry-After": when, "RateLimit-Remaining": "0"}, b"Retry later\n"), (200, {}, b"[]")])
     try:
@@ -141,7 +98,7 @@ def test_token_never_sent_to_another_host():
     other = Scripted([(200, {}, b"{}")])
     forge = Scripted([(302, {"Location": other.url.replace("127.0.0.1", "localhost") + "/steal"}, b"")])
     try:
-        http = ForgeHttp(forge.url + "/api/v3", "tok", clock=FakeClock())
+        http = ForgeHttp(forge.url + "/api/v3", "tok", clock=FakeClock(START))
         with pytest.raises(ForeignURL):
             http.request("GET", "orgs/x")
         with pytest.raises(ForeignURL):
@@ -159,7 +116,7 @@ def test_same_origin_redirect_is_followed_with_credentials():
     forge = Scripted([])
     forge.script = [(301, {"Location": forge.url + "/api/v3/organizations/1"}, b""), (200, {}, b'{"login": "new"}')]
     try:
-        http = ForgeHttp(forge.url + "/api/v3", "tok", clock=FakeClock())
+        http = ForgeHttp(forge.url + "/api/v3", "tok", clock=FakeClock(START))
         assert http.request("GET", "orgs/old").json() == {"login": "new"}
         assert [s.get("authorization") for s in forge.seen] == ["token tok", "token tok"]
         assert http.cost.requests == 2
@@ -170,9 +127,9 @@ def test_same_origin_redirect_is_followed_with_credentials():
 def test_authenticated_304_is_free_anonymous_is_not():
     forge = Scripted([(304, {"x-ratelimit-resource": "core"}, b""), (304, {"x-ratelimit-resource": "core"}, b"")])
     try:
-        auth = ForgeHttp(forge.url + "/api/v3", "tok", clock=FakeClock())
+        auth = ForgeHttp(forge.url + "/api/v3", "tok", clock=FakeClock(START))
         auth.request("GET", "a", headers={"If-None-Match": 'W/"x"'})
-        anon = ForgeHttp(forge.url + "/api/v3", None, clock=FakeClock())
+        anon = ForgeHttp(forge.url + "/api/v3", None, clock=FakeClock(START))
         anon.request("GET", "a", headers={"If-None-Match": 'W/"x"'})
         assert (auth.cost.not_modified, auth.cost.rest_points) == (1, 0)
         assert (anon.cost.not_modified, anon.cost.rest_points) == (1, 1)
@@ -186,10 +143,10 @@ def test_a_client_kept_across_accounts_carries_no_credentials_nor_cookies_from_o
     api = forge.url + "/api/v3"
     clients = ClientCache()
     try:
-        first = ForgeHttp(api, "tok", clock=FakeClock(), client=clients.get(api, 5.0))
+        first = ForgeHttp(api, "tok", clock=FakeClock(START), client=clients.get(api, 5.0))
         first.request("GET", "orgs/a")
         first.close()  # a lent client stays open for the next account
-        second = ForgeHttp(api, None, clock=FakeClock(), client=clients.get(api, 5.0))
+        second = ForgeHttp(api, None, clock=FakeClock(START), client=clients.get(api, 5.0))
         assert second._client is first._client and not second._client.is_closed
         second.request("GET", "orgs/b")
         assert forge.seen[0]["authorization"] == "token tok"

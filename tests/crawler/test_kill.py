@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import select
 
 from crawler.config import load_config
@@ -20,8 +21,11 @@ from index.upsert import recover_stale_runs
 from simforge.seed import fixture_world
 from simforge.server import SimForge
 from tests.crawler.test_faults import normalised_export
+from tests.support import Gate, wait_until, write_config
 
 TOKEN = "kill-test-token-0123456789"
+
+pytestmark = pytest.mark.slow  # a real crawl process, killed, then another
 
 
 def _config(tmp_path, forge: SimForge):
@@ -30,9 +34,7 @@ def _config(tmp_path, forge: SimForge):
              "  token_env: KILL_TEST_TOKEN", "  owners:", *[f"    {o}:" for o in gh],
              "gitlab.example.org:", "  forge: gitlab", f"  api_url: {forge.api_url('gitlab.example.org')}",
              "  token_env: KILL_TEST_TOKEN", "  owners:", "    ministere:", "    partenaire:", "    jean.dupont:"]
-    path = tmp_path / "organisations.yml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_config(tmp_path, lines)
 
 
 def _repos_by_account(engine) -> dict[tuple[str, str], set[str]]:
@@ -75,17 +77,21 @@ def test_sigkill_midway_leaves_a_consistent_index_and_the_next_crawl_completes(t
 
         db_file = tmp_path / "index.sqlite"
         db_url = f"sqlite:///{db_file}"
+        # jean.dupont's answers are held until after the kill: whatever the machine's speed, not every account can
+        # be stored when it lands
+        gate = Gate(forge, hold=lambda path: "jean.dupont" in path)
         started = time.monotonic()
         process = _crawl_cli(db_url, config_path)
         try:
-            while _committed(db_file) < 1 and time.monotonic() - started < 60:
-                time.sleep(0.02)
+            assert wait_until(lambda: _committed(db_file) >= 1, timeout=60), "no account committed within 60 s"
             first_commit = time.monotonic() - started
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
         finally:
+            gate.open()
             if process.poll() is None:
                 process.kill()
+        assert not gate.timed_out
         killed_at = time.monotonic() - started
         assert process.returncode == -signal.SIGKILL
 

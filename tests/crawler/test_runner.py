@@ -1,7 +1,6 @@
 """The runner: units from the configuration, one transaction each, failures recorded, never a crash."""
 
 import threading
-import time
 
 from sqlalchemy import select
 
@@ -111,8 +110,6 @@ def test_stop_event_interrupts_between_units(tmp_path, engine):
 
 
 def test_concurrent_crawl_respects_per_host_limit_and_uses_one_adapter_per_thread(tmp_path, engine):
-    import time
-
     config_path = tmp_path / "many.yml"
     logins = [f"org{i}" for i in range(12)]
     config_path.write_text("github.com:\n  forge: github\n  owners:\n" + "".join(f"    {x}:\n" for x in logins)
@@ -123,6 +120,8 @@ def test_concurrent_crawl_respects_per_host_limit_and_uses_one_adapter_per_threa
     peak = dict(live)
     adapters_by_thread = {}
     closed = set()
+    # GitHub's accounts leave in pairs: each waits for a second one to be in flight at once (no guessed delay)
+    pairs = threading.Barrier(2, timeout=30)
 
     class Slow:
         def close(self):  # the runner closes every adapter it made (they keep connections) once the run ends
@@ -134,7 +133,8 @@ def test_concurrent_crawl_respects_per_host_limit_and_uses_one_adapter_per_threa
             with lock:
                 live[target.host] += 1
                 peak[target.host] = max(peak[target.host], live[target.host])
-            time.sleep(0.05)
+            if target.host == "github.com":
+                pairs.wait()
             with lock:
                 live[target.host] -= 1
             login = target.login or target.host
@@ -154,16 +154,19 @@ def test_next_unit_starts_while_the_last_one_is_stored(tmp_path, engine, monkeyp
 
     config = _config(tmp_path)
     events = []
+    second_crawl = threading.Event()
 
     class Recording(ScriptedAdapter):
         def crawl(self, target, known):
             events.append(("crawl", target.login))
+            if len(events) == 2:
+                second_crawl.set()
             return super().crawl(target, known)
 
     store = runner.record_account_crawl
 
     def slow_store(engine, run_id, crawl, *args, **kwargs):
-        time.sleep(0.2)
+        second_crawl.wait(timeout=10)  # storing waits for the next account's crawl; if it never starts, 10 s
         events.append(("stored", crawl.login))
         return store(engine, run_id, crawl, *args, **kwargs)
 

@@ -3,12 +3,14 @@ restart keeps the stored job and its next run time."""
 
 import time
 
+import pytest
 from sqlalchemy import select
 
 from crawler.config import load_config
 from crawler.scheduler import build_scheduler, job_specs, start
 from index.db import open_index, transaction
 from index.models import CrawlRun
+from tests.support import Gate, wait_until
 
 CONFIG = """\
 gitlab.example.org:
@@ -28,15 +30,6 @@ def _runs(engine):
         return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
 
 
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_job_specs_from_configuration(tmp_path, simforge):
     path = tmp_path / "organisations.yml"
     path.write_text("github.com:\n  forge: github\n  owners:\n    etalab:\n"
@@ -47,6 +40,7 @@ def test_job_specs_from_configuration(tmp_path, simforge):
     assert "cron" in str(specs["crawl-github.com"].trigger)
 
 
+@pytest.mark.slow  # four scheduled runs, a second apart
 def test_two_intervals_restart_no_overlap(tmp_path, simforge):
     path = tmp_path / "organisations.yml"
     path.write_text(CONFIG.format(api=simforge.api_url("gitlab.example.org")).replace(
@@ -58,7 +52,7 @@ def test_two_intervals_restart_no_overlap(tmp_path, simforge):
     scheduler, specs = build_scheduler(db_url, config, tmp_path / "export")
     report = start(scheduler, specs, db_url, path, tmp_path / "export")
     assert report == ["crawl-default: added (interval[0:00:01])"]
-    assert _wait_for(lambda: len([r for r in _runs(engine) if r.status != "running"]) >= 2)
+    assert wait_until(lambda: len([r for r in _runs(engine) if r.status != "running"]) >= 2)
     stored_next = scheduler.get_job("crawl-default").next_run_time
     scheduler.shutdown(wait=True)
     first_session = len(_runs(engine))
@@ -67,7 +61,7 @@ def test_two_intervals_restart_no_overlap(tmp_path, simforge):
     scheduler, specs = build_scheduler(db_url, config, tmp_path / "export")
     report = start(scheduler, specs, db_url, path, tmp_path / "export")
     assert report[0] == f"crawl-default: kept as stored, next run {stored_next:%Y-%m-%d %H:%M:%S %Z}"
-    assert _wait_for(lambda: len([r for r in _runs(engine) if r.status != "running"]) >= first_session + 2)
+    assert wait_until(lambda: len([r for r in _runs(engine) if r.status != "running"]) >= first_session + 2)
     scheduler.shutdown(wait=True)
 
     runs = _runs(engine)
@@ -77,6 +71,7 @@ def test_two_intervals_restart_no_overlap(tmp_path, simforge):
     assert (tmp_path / "export" / "repositories.json").exists()  # export after each crawl
 
 
+@pytest.mark.slow  # a real `codeindex schedule` process
 def test_sigterm_stops_cleanly_and_records_interrupted_run(tmp_path):
     """`codeindex schedule` in a real process: SIGTERM mid-crawl → exit 0 quickly, run recorded as interrupted,
     the account in progress stored whole."""
@@ -84,12 +79,15 @@ def test_sigterm_stops_cleanly_and_records_interrupted_run(tmp_path):
     import signal
     import subprocess
     import sys
+    import threading
 
     from simforge.seed import fixture_world
     from simforge.server import SimForge
 
-    # each account must outlast the 0.3 s before SIGTERM: at 40 ms a loaded CI machine once saw all three done
-    with SimForge(fixture_world(), latency_ms=100) as forge:
+    with SimForge(fixture_world()) as forge:
+        # the forge holds its answers until the process has taken the signal: the accounts started (two at once on
+        # one GitLab host) are in progress when it comes, and finish after it, whatever the machine's speed
+        gate = Gate(forge)
         path = tmp_path / "organisations.yml"
         path.write_text(
             f"gitlab.example.org:\n  forge: gitlab\n  api_url: {forge.api_url('gitlab.example.org')}\n"
@@ -103,17 +101,26 @@ def test_sigterm_stops_cleanly_and_records_interrupted_run(tmp_path):
              "--out", str(tmp_path / "export")],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        lines: list[bytes] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
+        reader.start()
         try:
-            assert _wait_for(lambda: any(r.status == "running" for r in _runs(engine)), timeout=20)
-            time.sleep(0.3)
+            assert gate.arrived.wait(timeout=30), b"".join(lines).decode()  # a crawl's first request: mid-crawl
+            assert any(r.status == "running" for r in _runs(engine))
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=30)
+            assert wait_until(lambda: any(b"received SIGTERM" in line for line in lines), timeout=30), lines
+            gate.open()
+            process.wait(timeout=30)
+            reader.join(timeout=10)
         finally:
+            gate.open()
             if process.poll() is None:
                 process.kill()
+        output = b"".join(lines)
         assert process.returncode == 0, output.decode()
         assert time.monotonic() - started < 30
+        assert not gate.timed_out
     runs = _runs(engine)
     assert runs[-1].status == "interrupted", output.decode()
     assert runs[-1].accounts_ok >= 1 and runs[-1].accounts_ok < 3

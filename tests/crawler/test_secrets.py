@@ -11,10 +11,10 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+import pytest
 
 from crawler.forges.base import KnownRepo, KnownState, Target
 from crawler.forges.github.adapter import GitHubAdapter
@@ -22,6 +22,7 @@ from crawler.forges.gitlab.adapter import GitLabAdapter
 from index.records import OutcomeStatus
 from simforge.seed import fixture_world
 from simforge.server import Fault, SimForge
+from tests.support import FakeClock, LoopbackServer, QuietHandler, Scripted, write_config
 
 GH_TOKEN = "zq7SEKRETgh4b1d9e0c2a"  # shapes no redaction pattern knows: only remembering the token removes it
 GL_TOKEN = "zq7SEKRETgl77aa31f0e2"
@@ -29,37 +30,12 @@ BAD_TOKEN = "bad" + GH_TOKEN  # the simulated GitHub refuses tokens starting wit
 SECRETS = (GH_TOKEN, GL_TOKEN)
 
 
-class Recorder:
-    """A loopback server that records every request's headers: the host a hostile forge points at."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, dict[str, str]]] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"[]")
-
-            do_POST = do_GET
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def recorder() -> Scripted:
+    """A loopback server that records every request: the host a hostile forge points at."""
+    return Scripted([], default=(200, {"Content-Type": "application/json"}, b"[]"))
 
 
-class Front:
+class Front(LoopbackServer):
     """A loopback front for a SimForge: forwards every request, rewrites the forge's own base URL in answers to
     its own (or, `hostile_to`, to another server's), and can drop response headers."""
 
@@ -69,9 +45,10 @@ class Front:
         self.forge = forge
         self.drop = {h.lower() for h in drop_headers} | self.HOP
         self.hostile_to = hostile_to
+        self.client = httpx.Client(follow_redirects=False, timeout=10)
         outer = self
 
-        class H(BaseHTTPRequestHandler):
+        class H(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
@@ -79,20 +56,11 @@ class Front:
 
             do_POST = do_GET
 
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.client = httpx.Client(follow_redirects=False, timeout=10)
-
-    def __enter__(self) -> Front:
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
+        super().__init__(H)
+        self.base_url = self.url
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
         self.client.close()
 
     def api_url(self, host: str) -> str:
@@ -118,17 +86,6 @@ class Front:
 # logs, stored errors, database, export
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.t = dt.datetime.now(dt.UTC)
-
-    def now(self) -> dt.datetime:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += dt.timedelta(seconds=seconds)
-
-
 def _config(tmp_path, forge: SimForge) -> str:
     gh = sorted(a.path for a in forge.world.host("github.com").accounts.values())
     lines = ["github.com:", "  forge: github", f"  api_url: {forge.api_url('github.com')}", "  owners:",
@@ -137,9 +94,7 @@ def _config(tmp_path, forge: SimForge) -> str:
              "  token_env: ZQ_GITLAB_TOKEN", "  owners:", "    ministere:", "    partenaire:", "    jean.dupont:",
              "dead.example.org:", "  forge: gitlab", "  api_url: http://127.0.0.1:9/api/v4",
              "  token_env: ZQ_GITLAB_TOKEN", "  owners:", "    somebody:"]
-    path = tmp_path / "organisations.yml"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return str(write_config(tmp_path, lines))
 
 
 def _cli(tmp_path, config: str, *args: str, github_token: str) -> str:
@@ -150,6 +105,7 @@ def _cli(tmp_path, config: str, *args: str, github_token: str) -> str:
     return done.stdout.decode() + done.stderr.decode()
 
 
+@pytest.mark.slow  # four CLI processes, and two crawls in-process
 def test_tokens_never_reach_logs_database_or_export(tmp_path, monkeypatch):
     from crawler.config import load_config
     from crawler.logs import setup_logging
@@ -174,7 +130,7 @@ def test_tokens_never_reach_logs_database_or_export(tmp_path, monkeypatch):
             setup_logging(log_format, 3)  # -vvv: the HTTP clients log every request
             buffer = io.StringIO()
             logging.getLogger().handlers[0].setStream(buffer)  # type: ignore[attr-defined]
-            clock = _Clock()
+            clock = FakeClock()
             run_crawl(engine, loaded_here, adapters={"github": lambda c=clock: GitHubAdapter(c, timeout=5),
                                                      "gitlab": lambda c=clock: GitLabAdapter(clock=c)})
             logs.append(buffer.getvalue())
@@ -215,7 +171,7 @@ def _github(front: Front, login: str, token: str | None, known: KnownState | Non
 
 
 def test_github_refuses_links_redirects_and_urls_to_another_host():
-    other = Recorder()
+    other = recorder()
     try:
         with SimForge(fixture_world()) as forge, Front(forge, hostile_to=other.url) as front:
             cold = _github(front, "bigorg", GH_TOKEN)  # GraphQL: url fields in bodies point at the other host
@@ -236,7 +192,7 @@ def test_github_refuses_links_redirects_and_urls_to_another_host():
 
 
 def test_gitlab_never_sends_its_token_to_another_host():
-    other = Recorder()
+    other = recorder()
     try:
         with SimForge(fixture_world()) as forge, Front(forge, hostile_to=other.url) as front:
             target = Target("gitlab.example.org", "gitlab", front.api_url("gitlab.example.org"), "ministere",
@@ -244,7 +200,7 @@ def test_gitlab_never_sends_its_token_to_another_host():
             result = GitLabAdapter(per_page=2).crawl(target, KnownState())
     finally:
         other.close()
-    leaked = [path for path, headers in other.seen if headers.get("private-token") or headers.get("authorization")]
+    leaked = [path for path, headers in zip(other.paths, other.seen, strict=True) if headers.get("private-token") or headers.get("authorization")]
     assert leaked == []
     assert other.seen == []  # not even an anonymous request: the next page was refused
     assert result.status.value == "failed" and not result.complete and "refused to follow" in result.error

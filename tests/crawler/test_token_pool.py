@@ -3,7 +3,6 @@ reserve is kept, nothing is sent on a budget known to be spent, and waits go thr
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 import httpx
@@ -15,28 +14,24 @@ from crawler.forges.http import ForgeHttp, TokenPool
 from index.records import OutcomeStatus
 from simforge.seed import fixture_world
 from simforge.server import SimForge
+from tests.support import FakeClock
 
 
-class Clock:
+class Clock(FakeClock):
     """Starts at the real time (the simulated forge's resets are real epochs); sleeping a minute or more opens a
     new window on the simulated forge's budgets (refilled, resetting an hour later on this clock), as time would."""
 
     def __init__(self, forge: SimForge | None = None):
-        self.t = dt.datetime.now(dt.UTC)
-        self.sleeps: list[float] = []
+        super().__init__()
         self.forge = forge
 
-    def now(self) -> dt.datetime:
-        return self.t
-
     def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += dt.timedelta(seconds=seconds)
+        super().sleep(seconds)
         if self.forge is not None and seconds >= 60:
             for state in self.forge.states.values():
                 with state.lock:
                     for entry in state.budgets.values():
-                        entry.update(used=0, reset=int(self.t.timestamp()) + 3600)
+                        entry.update(used=0, reset=int(self.time()) + 3600)
 
 
 def _crawl(forge: SimForge, login: str, token: str | None, clock: Clock, **kw: object):

@@ -18,6 +18,7 @@ from index.export.atomic import AtomicFileSet, write_atomically
 from index.export.build import export_index
 from index.upsert import record_account_crawl, start_run, sync_configuration
 from tests.index.factories import T0, crawl, repo, specs
+from tests.support import wait_until
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -78,13 +79,19 @@ def test_reader_never_sees_a_partial_file(engine, tmp_path):
                     problems.append(f"{name}: {exc}")
             time.sleep(0.0005)  # let the exporter have the GIL now and then
 
+    def two_whole_passes() -> bool:  # the reader read every file twice more: it saw the version now written
+        attempts = len(reads) + len(problems)
+        return wait_until(lambda: len(reads) + len(problems) >= attempts + 6, timeout=30)
+
     thread = threading.Thread(target=reader)
     thread.start()
     try:
         for round_ in range(1, 5):  # each export changes every row, and the size of the files
+            assert two_whole_passes()
             now = T0 + dt.timedelta(days=round_)
             _index(engine, 150 + 50 * round_, now)
             export_index(engine, out, now=now)
+        assert two_whole_passes()
     finally:
         stop.set()
         thread.join(timeout=10)

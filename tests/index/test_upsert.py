@@ -10,6 +10,7 @@ from index.models import Account, AccountOutcome, CrawlRun, HttpValidatorRow, Re
 from index.records import CrawlCost, HttpValidator, OutcomeStatus
 from index.upsert import finish_run, record_account_crawl, start_run, sync_configuration
 from tests.index.factories import T0, crawl, repo, specs
+from tests.support import repositories_by
 
 
 def _setup(engine, **accounts):
@@ -18,8 +19,7 @@ def _setup(engine, **accounts):
 
 
 def _repos(engine):
-    with transaction(engine) as session:
-        return {r.forge_repo_id: r for r in session.scalars(select(Repository))}
+    return repositories_by(engine, "forge_repo_id")
 
 
 def test_new_then_idempotent(engine):

@@ -5,20 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
-import pytest
 
 from simforge.seed import fixture_world
 from simforge.server import SimForge
+from tests.support import forge_fixture
 
 NOW = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 HOST = "git.example.fr"
 AUTH = {"Authorization": "token sim-token"}
 
 
-@pytest.fixture(scope="module")
-def forge():
-    with SimForge(fixture_world(now=NOW)) as running:
-        yield running
+forge = forge_fixture(NOW, scope="module")
 
 
 def client(forge: SimForge, kind: str) -> tuple[httpx.Client, str]:

@@ -11,14 +11,12 @@ from github import Auth, Github, GithubException, UnknownObjectException
 from simforge.github.graphql import query_cost
 from simforge.seed import fixture_world
 from simforge.server import SimForge
+from tests.support import forge_fixture
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module")
-def forge():
-    with SimForge(fixture_world(now=NOW)) as running:
-        yield running
+forge = forge_fixture(NOW, scope="module")
 
 
 def gh(forge, token: str | None = "tok") -> Github:

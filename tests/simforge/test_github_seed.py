@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-
-import pytest
 
 from simforge.seed import fixture_world, seed_from_codegouvfr
+from tests.support import shared_file
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
-CSV = next((p / "data/codegouvfr/repositories-2021-11-15.csv"
-            for p in (Path(__file__).resolve().parents[2].parent / "shared", Path("/work/shared"))
-            if (p / "data/codegouvfr/repositories-2021-11-15.csv").exists()), None)
 
 
-@pytest.mark.skipif(CSV is None, reason="shared/data not present")
 def test_codegouvfr_seed_is_complete_and_deterministic():
-    world = seed_from_codegouvfr(CSV, now=NOW)
+    csv = shared_file("data", "codegouvfr", "repositories-2021-11-15.csv")
+    world = seed_from_codegouvfr(csv, now=NOW)
     repos = [r for h in world.hosts.values() for r in h.repos.values()]
     assert len(repos) == 9066
     assert world.host("github.com").kind == "github" and world.host("gitlab.inria.fr").kind == "gitlab"
@@ -26,7 +21,7 @@ def test_codegouvfr_seed_is_complete_and_deterministic():
     assert nested and all(grenoble.account(r.namespace) for r in nested)
     assert all(a.kind == "group" for a in grenoble.accounts.values())
     assert any(r.commits and r.commits[0].authored_at > NOW - dt.timedelta(days=365) for r in repos)
-    again = seed_from_codegouvfr(CSV, now=NOW)
+    again = seed_from_codegouvfr(csv, now=NOW)
     assert [r.version() for h in again.hosts.values() for r in h.repos.values()] == [r.version() for r in repos]
 
 

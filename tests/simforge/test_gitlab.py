@@ -11,16 +11,13 @@ import pytest
 
 from crawler.forges.base import KnownRepo, KnownState
 from crawler.forges.gitlab.adapter import GitLabAdapter
-from simforge.seed import fixture_world
-from tests.crawler.test_gitlab_support import HOST, NOW, FakeClock, running, target, world_with
+from tests.crawler.gitlab_support import HOST, NOW, running, target, world_with
+from tests.support import FakeClock, forge_fixture
 
 FIXTURE_HOST = "gitlab.example.org"
 
 
-@pytest.fixture(scope="module")
-def fixture_forge():
-    with running(fixture_world(now=NOW)) as forge:
-        yield forge
+fixture_forge = forge_fixture(NOW, scope="module")
 
 
 def api(forge, host=FIXTURE_HOST) -> str:
@@ -72,7 +69,7 @@ def test_group_of_more_than_ten_thousand_projects_real_threshold():
         assert head.headers["x-next-page"] == "2" and "x-total" not in head.headers
         known = KnownState(repos={r.id: KnownRepo(r.id, r.full_name, r.pushed_at, r.updated_at, NOW)
                                   for r in world.host(HOST).repos.values()})
-        crawl = GitLabAdapter(clock=FakeClock(), timeout=10).crawl(target(forge, "huge"), known)
+        crawl = GitLabAdapter(clock=FakeClock(NOW), timeout=10).crawl(target(forge, "huge"), known)
     assert crawl.complete and len(crawl.repositories) == total
     assert crawl.cost.requests == 1 + total // 100  # group + listing pages only: details skipped
 

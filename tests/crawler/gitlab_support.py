@@ -1,4 +1,4 @@
-"""Helpers shared by the GitLab tests: a fake clock both the simulator and the adapter read, and world builders."""
+"""Helpers shared by the GitLab tests: world builders and a running simulated forge (the clock: tests.support)."""
 
 from __future__ import annotations
 
@@ -13,24 +13,6 @@ from simforge.world import SimAccount, SimCommit, SimRepo, World
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 HOST = "gitlab.test.gouv.fr"
-
-
-class FakeClock:
-    """`now()`/`sleep()` for the adapter and `time()` for the simulator's throttle: sleeping moves time."""
-
-    def __init__(self, now: dt.datetime = NOW):
-        self.current = now
-        self.sleeps: list[float] = []
-
-    def now(self) -> dt.datetime:
-        return self.current
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.current += dt.timedelta(seconds=seconds)
-
-    def time(self) -> float:
-        return self.current.timestamp()
 
 
 def world_with(groups: dict[str, int], *, host: str = HOST, users: tuple[str, ...] = (),
