@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from index.records import RepositorySignals
+
 # root file names (lower case) that count for the code.gouv.fr score, matched as prefixes ("README.md", "LICENSE")
 README = ("readme",)
 LICENSE = ("license", "licence", "copying", "unlicense")
 CONTRIBUTING = ("contributing",)
 CHANGELOG = ("changelog", "changes", "history", "news")
 PUBLICCODE = ("publiccode.yml", "publiccode.yaml")
+
+# What an empty repository has: no commit, contributor, release or file (it costs no request to know).
+EMPTY_SIGNALS = RepositorySignals(commits_365d=0, contributors_365d=0, releases_count=0, has_readme=False,
+                                  has_license=False, has_contributing=False, has_changelog=False,
+                                  has_publiccode=False)
 
 
 def parse_time(value: Any) -> dt.datetime | None:

@@ -9,9 +9,9 @@ import socket
 import pytest
 
 from crawler.forges.base import KnownRepo, KnownState, Target
-from crawler.forges.common import parse_time
+from crawler.forges.common import EMPTY_SIGNALS, parse_time
 from crawler.forges.gitea.adapter import GiteaAdapter
-from crawler.forges.gitea.mapping import EMPTY_SIGNALS, licence_of, main_language
+from crawler.forges.gitea.mapping import licence_of, main_language
 from index.records import AccountCrawl, AccountKind, OutcomeStatus, Visibility
 from simforge.seed import fixture_world
 from simforge.server import Fault, SimForge

@@ -43,9 +43,9 @@ from urllib.parse import quote
 import httpx
 
 from crawler.forges.base import Clock, KnownRepo, KnownState, RateLimitExhausted, Target
-from crawler.forges.common import PUBLICCODE, parse_time, tree_flags
+from crawler.forges.common import EMPTY_SIGNALS, PUBLICCODE, parse_time, tree_flags
 from crawler.forges.crawl import CrawlStopped, HttpAccountCrawler
-from crawler.forges.gitea.mapping import EMPTY_SIGNALS, account_record, main_language, repo_to_record
+from crawler.forges.gitea.mapping import account_record, main_language, repo_to_record
 from crawler.forges.http import (
     ClientCache,
     ForgeHttp,

@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crawler.forges.common import parse_time
+from crawler.forges.common import EMPTY_SIGNALS, parse_time
 from crawler.forges.licences import from_gitlab
 from index.licences import OTHER
 from index.records import AccountKind, AccountRecord, RepositoryRecord, RepositorySignals, Visibility
-
-EMPTY_SIGNALS = RepositorySignals(commits_365d=0, contributors_365d=0, releases_count=0, has_readme=False,
-                                  has_license=False, has_contributing=False, has_changelog=False,
-                                  has_publiccode=False)
 
 
 def licence_of(data: Mapping[str, Any]) -> str | None:

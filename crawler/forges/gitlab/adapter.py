@@ -45,7 +45,7 @@ import requests
 from gitlab.exceptions import GitlabAuthenticationError, GitlabError
 
 from crawler.forges.base import Clock, KnownRepo, KnownState, Target
-from crawler.forges.common import PUBLICCODE, parse_time, tree_flags
+from crawler.forges.common import EMPTY_SIGNALS, PUBLICCODE, parse_time, tree_flags
 from crawler.forges.crawl import AccountCrawler, CrawlStopped
 from crawler.forges.gitlab.mapping import group_record, inside, main_language, project_to_record, user_record
 from crawler.forges.http import SystemClock
@@ -64,10 +64,6 @@ T = TypeVar("T")
 SIGNALS_TTL = dt.timedelta(hours=24)
 ACTIVITY_WINDOW = dt.timedelta(days=365)
 DETAIL_WORKERS = 8
-EMPTY_SIGNALS = RepositorySignals(commits_365d=0, contributors_365d=0, releases_count=0, has_readme=False,
-                                  has_license=False, has_contributing=False, has_changelog=False,
-                                  has_publiccode=False)
-
 
 # plumbing ------------------------------------------------------------------------------------------------------
 class _RateLimited(Exception):
@@ -109,8 +105,8 @@ class _Meter:
 
 
 @dataclass
-class _Crawl:
-    """Per-crawl state: one python-gitlab client (not thread-safe), its meter, the call policy."""
+class _Client:
+    """One python-gitlab client (not thread-safe), its meter, and the call policy: one per thread of a crawl."""
 
     gl: gitlab.Gitlab
     meter: _Meter
@@ -182,21 +178,21 @@ class _Clients:
         self.token = target.token or None
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: list[_Crawl] = []
+        self._all: list[_Client] = []
 
-    def get(self) -> _Crawl:
-        crawl: _Crawl | None = getattr(self._local, "crawl", None)
-        if crawl is None:
+    def get(self) -> _Client:
+        client: _Client | None = getattr(self._local, "client", None)
+        if client is None:
             meter = _Meter(self.base)
             session = requests.Session()
             session.hooks["response"].append(meter)
             adapter = self.adapter
             gl = gitlab.Gitlab(self.base, private_token=self.token, timeout=adapter.timeout,
                                per_page=adapter.per_page, retry_transient_errors=True, session=session)
-            crawl = self._local.crawl = _Crawl(gl, meter, adapter)
+            client = self._local.client = _Client(gl, meter, adapter)
             with self._lock:
-                self._all.append(crawl)
-        return crawl
+                self._all.append(client)
+        return client
 
     @property
     def requests(self) -> int:
@@ -205,8 +201,8 @@ class _Clients:
 
     def close(self) -> None:
         with self._lock:
-            for crawl in self._all:
-                crawl.gl.session.close()
+            for client in self._all:
+                client.gl.session.close()
 
 
 class GitLabAdapter:
@@ -289,38 +285,38 @@ class GitLabAdapter:
                 and now - known.signals_at < self.signals_ttl)
 
     # listing ---------------------------------------------------------------------------------------------------
-    def _open(self, crawl: _Crawl, target: Target) -> tuple[AccountRecord | None, Any, Callable[[dict[str, Any]], bool]]:
+    def _open(self, client: _Client, target: Target) -> tuple[AccountRecord | None, Any, Callable[[dict[str, Any]], bool]]:
         """The account record, its project listing (a GitlabList factory) and the 'belongs here' filter."""
-        gl, kw = crawl.gl, crawl.kw
+        gl, kw = client.gl, client.kw
         if target.login is None:
             account = AccountRecord(login=target.host, kind=AccountKind.INSTANCE, html_url=f"https://{target.host}")
-            listing = lambda: crawl.pages(  # noqa: E731
+            listing = lambda: client.pages(  # noqa: E731
                 "/projects", pagination="keyset", order_by="id", sort="asc", visibility="public")
             return account, listing, lambda data: True
         try:
-            group = crawl.call(gl.groups.get, target.login, **kw)
+            group = client.call(gl.groups.get, target.login, **kw)
         except GitlabError as exc:
             if exc.response_code != 404:
                 raise
         else:
             path = str(group.full_path).lower()
-            listing = lambda: crawl.pages(  # noqa: E731
+            listing = lambda: client.pages(  # noqa: E731
                 f"/groups/{group.id}/projects", include_subgroups=True, with_shared=False, order_by="id", sort="asc")
             return group_record(group.attributes), listing, lambda data: inside(data, path)
-        users = crawl.call(gl.users.list, username=target.login, get_all=False, **kw)
+        users = client.call(gl.users.list, username=target.login, get_all=False, **kw)
         if not users:
             return None, None, lambda data: False
         user = users[0]
         path = str(user.username).lower()
-        listing = lambda: crawl.pages(f"/users/{user.id}/projects", order_by="id", sort="asc")  # noqa: E731
+        listing = lambda: client.pages(f"/users/{user.id}/projects", order_by="id", sort="asc")  # noqa: E731
         return user_record(user.attributes), listing, lambda data: inside(data, path)
 
     # per-project details ---------------------------------------------------------------------------------------
-    def _detail(self, crawl: _Crawl, record: RepositoryRecord, known: KnownRepo | None) -> RepositoryRecord:
+    def _detail(self, client: _Client, record: RepositoryRecord, known: KnownRepo | None) -> RepositoryRecord:
         """Licence, language and signals of one project: 5 requests (+1 when a publiccode.yml shows)."""
         now = self.clock.now()
         try:
-            full = crawl.json(f"/projects/{record.forge_id}", query_data={"license": True})
+            full = client.json(f"/projects/{record.forge_id}", query_data={"license": True})
         except GitlabError as exc:
             if exc.response_code in (403, 404):  # gone or hidden since the listing: keep what the list said
                 if known is not None:
@@ -329,17 +325,17 @@ class GitLabAdapter:
             raise
         if full.get("empty_repo") or record.empty:
             return project_to_record(full, signals=EMPTY_SIGNALS)
-        language = main_language(crawl.json(f"/projects/{record.forge_id}/languages"))
-        signals = self._signals(crawl, record.forge_id, full.get("default_branch"), now)
+        language = main_language(client.json(f"/projects/{record.forge_id}/languages"))
+        signals = self._signals(client, record.forge_id, full.get("default_branch"), now)
         return project_to_record(full, language=language, signals=signals)
 
-    def _signals(self, crawl: _Crawl, pid: int, branch: str | None, now: dt.datetime) -> RepositorySignals:
-        kw = crawl.kw
+    def _signals(self, client: _Client, pid: int, branch: str | None, now: dt.datetime) -> RepositorySignals:
+        kw = client.kw
         base = f"/projects/{pid}"
         since = now - ACTIVITY_WINDOW
         commits, emails, last = 0, set(), None
         ref = {"ref_name": branch} if branch else {}
-        for commit in crawl.each(lambda: crawl.pages(f"{base}/repository/commits", **ref)):
+        for commit in client.each(lambda: client.pages(f"{base}/repository/commits", **ref)):
             when = parse_time(commit.get("committed_date")) or parse_time(commit.get("created_at"))
             if when is None:
                 continue
@@ -349,21 +345,21 @@ class GitLabAdapter:
             commits += 1
             if commit.get("author_email"):
                 emails.add(str(commit["author_email"]).lower())
-        names = [e.get("name", "") for e in crawl.each(lambda: crawl.pages(f"{base}/repository/tree"))]
+        names = [e.get("name", "") for e in client.each(lambda: client.pages(f"{base}/repository/tree"))]
         flags = tree_flags(names)
-        releases = crawl.call(crawl.pages, f"{base}/releases")
+        releases = client.call(client.pages, f"{base}/releases")
         latest = None
-        first = next(crawl.each(releases), None)
+        first = next(client.each(releases), None)
         if first is not None:
             latest = parse_time(first.get("released_at")) or parse_time(first.get("created_at"))
         count = releases.total if releases.total is not None else (
-            (1 if first else 0) + sum(1 for _ in crawl.each(releases)))
+            (1 if first else 0) + sum(1 for _ in client.each(releases)))
         publiccode = None
         if flags["has_publiccode"]:
             name = next(n for n in names if n.lower() in PUBLICCODE)
             try:
-                project = crawl.gl.projects.get(pid, lazy=True)
-                raw = crawl.call(project.files.raw, name, ref=branch or "HEAD", **kw)
+                project = client.gl.projects.get(pid, lazy=True)
+                raw = client.call(project.files.raw, name, ref=branch or "HEAD", **kw)
             except GitlabError as exc:
                 if exc.response_code != 404:
                     raise
@@ -410,12 +406,12 @@ class GitLabCrawl(AccountCrawler):
         self.clients = _Clients(adapter, target)
 
     def run(self) -> None:
-        crawl = self.clients.get()
-        self.account, listing, belongs = self.adapter._open(crawl, self.target)
+        client = self.clients.get()
+        self.account, listing, belongs = self.adapter._open(client, self.target)
         if self.account is None:
             raise CrawlStopped(OutcomeStatus.NOT_FOUND, f"no group or user {self.target.login!r} on {self.target.host}")
         surely_empty: set[int] = set()
-        for data in crawl.each(listing):
+        for data in client.each(listing):
             if belongs(data) and int(data["id"]) not in self.records:
                 self.records[int(data["id"])] = project_to_record(data)
                 if data.get("empty_repo") is True:
