@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 from simforge.exchange import SimRequest, SimResponse
+from simforge.gitlab.graphql import handle_graphql
 from simforge.gitlab.render import (
     API,
     Index,
@@ -418,6 +419,11 @@ def handle(req: SimRequest) -> SimResponse:
 
 
 def _route(req: SimRequest) -> SimResponse:
+    if req.path.rstrip("/") == "/api/graphql":
+        authorised = _authorised(req)
+        if authorised is None:
+            return SimResponse(401, {"message": "401 Unauthorized"})
+        return handle_graphql(req, authorised)
     if req.method not in ("GET", "HEAD"):
         return SimResponse(405, {"error": "405 Method Not Allowed"})
     if not req.path.startswith(API + "/"):
