@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv and install codeindex with its dev tools
 
 run: $(STAMP) ## crawl the configured accounts into ./codeindex.sqlite and export JSON to ./export
-	@# exit 1 = some accounts failed (stored with their cause): still export; 2 = bad config or database: stop
-	$(BIN)/codeindex --db $(DB) crawl || test $$? -eq 1
+	@# exit 3 = partial (failed accounts or stale details, stored with their cause): still export; 1 = nothing
+	@# crawled, 2 = bad config or database: stop
+	$(BIN)/codeindex --db $(DB) crawl || test $$? -eq 3
 	$(BIN)/codeindex --db $(DB) export --out $(OUT)
 
 demo: $(STAMP) ## offline demo: simulated forge seeded with the real 2021 data, crawl, export

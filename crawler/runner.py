@@ -137,7 +137,15 @@ class RunSummary:
     repos_gone: int = 0
     requests: int = 0
     not_modified: int = 0
+    stale_repositories: int = 0  # repositories some of whose details could not be refreshed (kept as stored)
     failures: list[str] = field(default_factory=list)
+
+    def exit_code(self) -> int:
+        """`codeindex crawl`'s status: 0 all ok, 3 partial (some accounts failed, or details are stale),
+        1 nothing could be crawled (2, bad usage or configuration, is the CLI's)."""
+        if self.status == "ok":
+            return 0
+        return 3 if self.accounts_ok else 1
 
 
 def _unsupported(unit: Unit) -> AccountCrawl:
@@ -156,7 +164,9 @@ def _known(engine: Engine, host: str, login: str, validators: dict[str, HttpVali
         with engine.connect() as connection:
             rows = load_known_repos(connection, host, login)
         return {r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at, r.signals_at,
-                                      r.license_spdx, r.language, r.watchers, r.parent_url) for r in rows}
+                                      r.license_spdx, r.language, r.watchers, r.parent_url, bool(r.fork),
+                                      frozenset(filter(None, (r.stale_details or "").split(","))),
+                                      r.detail_marks or {}) for r in rows}
 
     return KnownState(validators=validators, repos=KnownRepos(load, count))
 
@@ -297,7 +307,10 @@ def run_crawl(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _close_adapters(a for adapters in every_thread_adapters for a in adapters.values())
-        run = finish_run(engine, run_id, "interrupted" if interrupted else None)
+        status = "interrupted" if interrupted else None
+        if status is None and summary.stale_repositories and summary.accounts_failed == 0:
+            status = "partial"  # every account listed, but some details are older than this run
+        run = finish_run(engine, run_id, status)
         summary.status = run.status
     return summary
 
@@ -378,3 +391,8 @@ def _tally(summary: RunSummary, unit: Unit, crawl: AccountCrawl, stored: StoredO
     summary.repos_gone += stored.gone
     summary.requests += crawl.cost.requests
     summary.not_modified += crawl.cost.not_modified
+    stale = sum(1 for r in crawl.repositories if r.stale)
+    summary.stale_repositories += stale
+    if stale and crawl.status == OutcomeStatus.OK:
+        summary.failures.append(f"{unit.label}: ok, but {stale} repositories keep older details (a detail request "
+                                "kept failing): the next run fetches them first")

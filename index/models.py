@@ -185,6 +185,11 @@ class Repository(Base):
     has_publiccode: Mapped[bool | None] = mapped_column(Boolean)
     publiccode: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     signals_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # details a crawl could not refresh ("licence,activity"): their stored values are older than the crawl
+    stale_details: Mapped[str | None] = mapped_column(String(200))
+    # what the stored details were read from (licence file ids, publiccode.yml id, when the activity count
+    # changes by itself): a crawl that finds the same marks skips those requests
+    detail_marks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     score: Mapped[int] = mapped_column(Integer, default=0)
     # lifecycle
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -72,6 +72,17 @@ class RepositorySignals:
     publiccode: PubliccodeInfo | None = None
 
 
+# The details of a repository that cost requests of their own, and the columns each one fills.
+DETAILS: dict[str, tuple[str, ...]] = {
+    "licence": ("license_spdx",),
+    "language": ("language",),
+    "activity": ("commits_365d", "contributors_365d", "last_commit_at"),
+    "releases": ("releases_count", "latest_release_at"),
+    "files": ("has_readme", "has_license", "has_contributing", "has_changelog", "has_publiccode"),
+    "publiccode": ("publiccode",),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RepositoryRecord:
     """One repository as the forge describes it. Keyed by (forge host, forge_id): a rename keeps the id."""
@@ -101,6 +112,12 @@ class RepositoryRecord:
     empty: bool = False
     license_spdx: str | None = None
     signals: RepositorySignals | None = None  # None: not fetched this time (unchanged), keep the stored values
+    # details (DETAILS keys) not re-read this time because nothing changed: the stored values stay
+    kept: frozenset[str] = frozenset()
+    # details that failed after every retry: the stored values stay, the repository is flagged stale and the
+    # next crawl fetches them first; on a first crawl they are unknown (None), never a guess
+    stale: frozenset[str] = frozenset()
+    marks: dict[str, str] | None = None  # what the details were read from (None: keep the stored marks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from index.models import Account, Forge, HttpValidatorRow, Repository
+from index.queries import json_read
 from index.records import HttpValidator
 
 
@@ -23,6 +25,9 @@ class KnownRepoRow:
     language: str | None
     watchers: int | None
     parent_url: str | None
+    fork: bool
+    stale_details: str | None
+    detail_marks: dict[str, str] | None
 
 
 def load_validators(session: Session, host: str) -> dict[str, HttpValidator]:
@@ -43,10 +48,11 @@ def load_known_repos(connection: Connection | Session, host: str, login: str) ->
     rows = connection.execute(
         select(Repository.forge_repo_id, Repository.full_name, Repository.pushed_at, Repository.updated_at,
                Repository.signals_at, Repository.license_spdx, Repository.language, Repository.watchers,
-               Repository.parent_url)
+               Repository.parent_url, Repository.fork, Repository.stale_details,
+               json_read(Repository.detail_marks))
         .where(Repository.account_id.in_(account_ids), Repository.gone_at.is_(None))
     ).all()
-    return [KnownRepoRow(*row) for row in rows]
+    return [KnownRepoRow(*cast(tuple[Any, ...], row)) for row in rows]
 
 
 def repository_counts(session: Session) -> dict[tuple[str, str], int]:

@@ -38,6 +38,7 @@ from index.models import (
 )
 from index.queries import json_read
 from index.records import (
+    DETAILS,
     AccountCrawl,
     ForgeSpec,
     HttpValidator,
@@ -71,7 +72,8 @@ _STORED_COLUMNS = (
     Repository.forge_repo_id, Repository.previous_full_names, Repository.first_seen, Repository.gone_at,
     Repository.score,
     *(getattr(Repository, name) for name in _TRACKED + _SIGNAL_FIELDS if name not in ("topics",)),
-    json_read(Repository.topics),
+    Repository.stale_details, json_read(Repository.topics), json_read(Repository.publiccode),
+    json_read(Repository.detail_marks),
 )
 
 
@@ -285,6 +287,16 @@ def _signal_values(signals: RepositorySignals) -> dict[str, Any]:
     return values
 
 
+def _hold(details: frozenset[str], old: Any, values: dict[str, Any], signals: dict[str, Any] | None) -> None:
+    """Put back the stored value of every column of the details a crawl did not (or could not) read again."""
+    for detail in details:
+        for column in DETAILS.get(detail, ()):
+            if column in values:
+                values[column] = getattr(old, column)
+            elif signals is not None and column in signals:
+                signals[column] = getattr(old, column)
+
+
 def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -320,20 +332,26 @@ def _upsert_repositories(
                 if old.full_name not in previous:
                     previous.append(old.full_name)
                 renamed.append(f"{old.full_name} -> {record.full_name}" if public else "")
+            signals = _signal_values(record.signals) if record.signals is not None else None
+            if old is not None:
+                _hold(record.kept | record.stale, old, values, signals)
             changed = old is not None and (
                 any(getattr(old, name) != values[name] for name in _TRACKED) or old.gone_at is not None)
             merged = dict(values)
-            if record.signals is not None:
-                merged.update(_signal_values(record.signals))
+            if signals is not None:
+                merged.update(signals)
                 merged["signals_at"] = now
             elif old is not None:
                 merged.update({name: getattr(old, name) for name in _SIGNAL_FIELDS})
             points = score(merged)
+            stale = ",".join(sorted(record.stale)) or None
+            marks = record.marks if record.marks is not None else (old.detail_marks if old else None)
             if old is None:
                 new.append(record.full_name if public else "")
             elif changed:
                 updated.append(record.full_name if public else "")
-            elif record.signals is None and old.score == points:  # a new scoring rule still rewrites the row
+            elif (signals is None and old.score == points and old.stale_details == stale
+                  and marks == old.detail_marks):  # a new scoring rule still rewrites the row
                 unchanged.append(record.forge_id)
                 continue
             row = {
@@ -341,10 +359,10 @@ def _upsert_repositories(
                 "forge_id": forge_id, "forge_repo_id": record.forge_id, "account_id": account_id,
                 "previous_full_names": previous, "score": points,
                 "first_seen": old.first_seen if old else now, "last_seen": now, "gone_at": None,
-                "last_run_id": run_id,
+                "last_run_id": run_id, "stale_details": stale, "detail_marks": marks,
             }
-            if record.signals is not None:
-                row.update(_signal_values(record.signals))
+            if signals is not None:
+                row.update(signals)
                 row["signals_at"] = now
                 with_signals.append(row)
             else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +23,19 @@ if TYPE_CHECKING:
 @click.option("--owner", metavar="NAME", help="Crawl only this account (organisation, group or user path).")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Crawl at most N accounts.")
 @click.option("--dry-run", is_flag=True, help="Send nothing: estimate requests, rate-limit points and duration per forge.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as one JSON object on stdout.")
 @pass_ctx
-def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit: int | None, dry_run: bool) -> None:
+def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit: int | None, dry_run: bool,
+                  as_json: bool) -> None:
     """Crawl the configured accounts and store what was found in the index.
 
     Each account is stored as soon as it is crawled, in one transaction: an interrupted or failed crawl keeps
     everything already stored and never removes a repository. Tokens come from the environment: GITHUB_TOKEN for
     github.com, GITLAB_TOKEN for gitlab.com, and the variable named by a forge's `token_env` elsewhere.
+
+    Exit status: 0 every account ok; 3 partial (some accounts failed, or some repositories keep older details
+    because a detail request kept failing: the next run fetches those first); 1 nothing could be crawled;
+    2 bad usage, configuration or database.
     """
     from crawler.runner import plan
 
@@ -42,8 +50,11 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
         click.echo(format_estimate(estimate_crawl(engine, units)))
         return
     summary = _run_with_progress(engine, config, units, trigger="cli")
-    _print_summary(summary)
-    sys.exit(0 if summary.status in ("ok", "partial") else 1)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(summary), sort_keys=True))
+    else:
+        _print_summary(summary)
+    sys.exit(summary.exit_code())
 
 
 def _run_with_progress(engine: Engine, config: Config, units: list[Unit], trigger: str) -> RunSummary:
@@ -63,6 +74,7 @@ def _print_summary(summary: RunSummary) -> None:
         f"unsupported {summary.accounts_unsupported}; repositories new {summary.repos_new}, "
         f"updated {summary.repos_updated}, gone {summary.repos_gone}; requests sent {summary.requests} "
         f"({summary.not_modified} answered 304)"
+        + (f"; {summary.stale_repositories} repositories keep older details" if summary.stale_repositories else "")
     )
     for line in summary.failures[:20]:
         click.echo(f"  {line}")

@@ -30,6 +30,9 @@ class KnownRepo:
     language: str | None = None
     watchers: int | None = None
     parent_url: str | None = None
+    fork: bool = False
+    stale: frozenset[str] = frozenset()  # details a previous crawl could not refresh: fetched first this time
+    marks: Mapping[str, str] = field(default_factory=dict)  # what the stored details were read from
 
 
 class KnownRepos(Mapping[int, KnownRepo]):

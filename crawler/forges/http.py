@@ -25,7 +25,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -290,11 +290,12 @@ class ForgeHttp:
     # ------------------------------------------------------------------------------------------------------------
     def request(self, method: str, path_or_url: str, *, params: dict[str, Any] | None = None,
                 json_body: Any = None, headers: dict[str, str] | None = None, expect_json: bool = True,
-                need: int = 1) -> httpx.Response:
+                need: int = 1, final: Callable[[httpx.Response], bool] | None = None) -> httpx.Response:
         """Send with retries; follows same-origin redirects; returns the final response (any non-retried status).
 
         `need` is what the request is expected to cost (GraphQL: the previous query's points): a token that
-        cannot pay it above the reserve is not used."""
+        cannot pay it above the reserve is not used. `final` marks a 5xx answer that asking again will not
+        cure (GitLab's GraphQL "Request timed out": the caller asks for less instead)."""
         url = self.url(path_or_url)
         if not self.same_origin(url):
             raise ForeignURL(f"refusing to request {urlsplit(url).netloc}: not the forge's API host")
@@ -343,7 +344,7 @@ class ForgeHttp:
                 if wait > 0:
                     self._sleep(wait)
                 continue
-            if status in RETRY_STATUSES:
+            if status in RETRY_STATUSES and not (final is not None and final(response)):
                 attempt += 1
                 if attempt > self.max_retries:
                     return response

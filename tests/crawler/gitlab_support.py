@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from crawler.forges.base import Target
+from crawler.forges.base import KnownRepo, KnownState, Target
 from simforge.server import SimForge
 from simforge.world import SimAccount, SimCommit, SimRepo, World
 
@@ -42,3 +42,11 @@ def running(world: World, **options: Any) -> Iterator[SimForge]:
 
 def target(forge: SimForge, login: str | None, *, host: str = HOST, token: str | None = None) -> Target:
     return Target(host=host, kind="gitlab", api_url=forge.api_url(host), login=login, token=token)
+
+
+def known_from(crawl: Any, signals_at: dt.datetime) -> KnownState:
+    """What the index would hand back after storing `crawl` (its records as KnownRepos)."""
+    return KnownState(repos={r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at, signals_at,
+                                                   r.license_spdx, r.language, None, r.parent_url, r.fork,
+                                                   r.stale, r.marks or {})
+                             for r in crawl.repositories})

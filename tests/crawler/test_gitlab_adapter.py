@@ -6,11 +6,14 @@ import dataclasses
 import datetime as dt
 import socket
 
-from crawler.forges.base import KnownRepo, KnownState, Target
+import pytest
+
+from crawler.forges.base import KnownState, Target
 from crawler.forges.gitlab.adapter import GitLabAdapter
-from index.records import AccountKind, OutcomeStatus, Visibility
+from index.records import DETAILS, AccountKind, OutcomeStatus, Visibility
+from simforge.server import Fault
 from simforge.world import SimCommit, SimRelease, SimRepo
-from tests.crawler.gitlab_support import HOST, NOW, running, target, world_with
+from tests.crawler.gitlab_support import HOST, NOW, known_from, running, target, world_with
 from tests.support import FakeClock, Gate, forge_fixture
 
 FIXTURE_HOST = "gitlab.example.org"
@@ -117,34 +120,46 @@ def test_fork_flag_and_parent_url():
     assert not by_name(crawl)["g/p00000"].fork
 
 
-def test_pagination_across_many_pages():
+@pytest.mark.parametrize("graphql", ["auto", "never"])
+def test_pagination_across_many_pages(graphql):
     world = world_with({"big": 50, "big/sub": 17})
     with running(world) as forge:
-        crawl = adapter(per_page=10).crawl(target(forge, "big"), KnownState())
+        crawl = adapter(per_page=10, graphql=graphql).crawl(target(forge, "big"), KnownState())
         stats = forge.stats()[HOST]
     assert crawl.complete and len({r.forge_id for r in crawl.repositories}) == 67
-    assert stats["requests"] == 1 + 7 + 67 * 5
+    if graphql == "auto":  # probe, group, 7 GraphQL pages; per project: licence, commits (all active)
+        assert stats["requests"] == 1 + 1 + 7 + 67 * 2
+    else:  # the group, 7 REST pages; per project: get, languages, commits, tree, releases
+        assert stats["requests"] == 1 + 7 + 67 * 5
     assert stats["status_200"] == stats["requests"]
 
 
-def test_recrawl_skips_unchanged_projects_and_counts_requests():
+@pytest.mark.parametrize("graphql", ["auto", "never"])
+def test_recrawl_skips_unchanged_projects_and_counts_requests(graphql):
     world = world_with({"g": 250})
     clock = FakeClock(NOW)
     with running(world) as forge:
-        cold = adapter(clock).crawl(target(forge, "g"), KnownState())
-        known = KnownState(repos={r.forge_id: KnownRepo(r.forge_id, r.full_name, r.pushed_at, r.updated_at,
-                                                        NOW - dt.timedelta(hours=2))
-                                  for r in cold.repositories})
+        cold = adapter(clock, graphql=graphql).crawl(target(forge, "g"), KnownState())
+        known = known_from(cold, NOW - dt.timedelta(hours=2))
         bumped = world.host(HOST).repos[1001]
         bumped.pushed_at = NOW - dt.timedelta(hours=1)
         bumped.commits = [SimCommit("d" * 40, NOW - dt.timedelta(hours=1), "Bo", "bo@example.org"),
                           *bumped.commits]
-        warm = adapter(clock).crawl(target(forge, "g"), known)
-    assert cold.cost.requests == 1 + 3 + 250 * 5  # group, 3 list pages, per project: get, languages, commits, tree, releases
-    assert warm.cost.requests == 1 + 3 + 5  # only the pushed project is re-read
+        warm = adapter(clock, graphql=graphql).crawl(target(forge, "g"), known)
+        paths = forge.stats()[HOST]
     records = by_name(warm)
     assert records["g/p00000"].signals.commits_365d == 2
-    assert records["g/p00001"].signals is None and records["g/p00001"].license_spdx is None
+    if graphql == "auto":
+        # probe, group, 3 GraphQL pages; per project: licence, commits. Warm: the pushed project's commits only
+        # (its licence files did not change); the probe is asked once per instance and process
+        assert cold.cost.requests == 1 + 1 + 3 + 250 * 2
+        assert warm.cost.requests == 1 + 3 + 1
+        assert records["g/p00001"].kept >= {"licence", "activity"} and not records["g/p00001"].stale
+    else:
+        assert cold.cost.requests == 1 + 3 + 250 * 5  # group, 3 pages; per project: get, languages, commits, tree, releases
+        assert warm.cost.requests == 1 + 3 + 5  # only the pushed project is re-read
+        assert records["g/p00001"].signals is None and records["g/p00001"].kept == frozenset(DETAILS)
+    assert paths["status_200"] == paths["requests"]
 
 
 def test_whole_instance_keyset():
@@ -165,27 +180,41 @@ def test_group_above_ten_thousand_without_totals():
     assert crawl.complete and len(crawl.repositories) == 45
 
 
-def test_rate_limit_429_waits_retry_after_on_the_clock():
+def test_rate_limit_budget_waits_for_the_reset_on_the_clock_without_a_429():
+    """`RateLimit-Remaining: 0` is read before the next request: the crawl waits for `RateLimit-Reset` (30 s
+    away, +1 s) on the injected clock instead of sending a request that would be refused."""
     world = world_with({"g": 3})
     clock = FakeClock(NOW.replace(second=30))
     with running(world, gitlab_limit_per_min=5, gitlab_clock=clock.time) as forge:
-        crawl = adapter(clock).crawl(target(forge, "g"), KnownState())
+        crawl = adapter(clock, detail_workers=1).crawl(target(forge, "g"), KnownState())
         stats = forge.stats()[HOST]
     assert crawl.status is OutcomeStatus.OK and crawl.complete and len(crawl.repositories) == 3
-    assert stats["status_429"] >= 1 and clock.sleeps and clock.sleeps[0] == 30.0
+    assert "status_429" not in stats and clock.sleeps and clock.sleeps[0] == 31.0
 
 
-def test_rate_limit_exhausted_is_rate_limited():
+def test_rate_limit_429_waits_retry_after_on_the_clock():
+    """A 429 the budget did not foresee (another client spent it): its `Retry-After` is waited on the clock."""
+    world = world_with({"g": 1})
+    clock = FakeClock(NOW)
+    with running(world) as forge:
+        forge.faults.append(Fault("429", times=1))
+        crawl = adapter(clock).crawl(target(forge, "g"), KnownState())
+        stats = forge.stats()[HOST]
+    assert crawl.status is OutcomeStatus.OK and crawl.complete
+    assert stats["fault_429"] == 1 and clock.sleeps == [1.0]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_rate_limit_exhausted_is_rate_limited_and_blanks_nothing(workers):
+    """The throttle's window never ends (its clock is frozen): the listing went through, the details did not.
+    The account is RATE_LIMITED and every record is stale, so the index keeps what it had for them."""
     world = world_with({"g": 3})
     clock = FakeClock(NOW)
-    with running(world, gitlab_limit_per_min=2, gitlab_clock=lambda: NOW.timestamp()) as forge:
-        crawl = adapter(clock, rate_limit_retries=2, detail_workers=1).crawl(target(forge, "g"), KnownState())
-    assert crawl.status is OutcomeStatus.RATE_LIMITED and len(clock.sleeps) == 2
-    pooled_clock = FakeClock(NOW)
-    with running(world_with({"g": 3}), gitlab_limit_per_min=2, gitlab_clock=lambda: NOW.timestamp()) as forge:
-        pooled = adapter(pooled_clock, rate_limit_retries=2, detail_workers=3).crawl(target(forge, "g"), KnownState())
-    # with a pool each worker in flight waits out its own 429s and gives up after as many retries
-    assert pooled.status is OutcomeStatus.RATE_LIMITED and 2 <= len(pooled_clock.sleeps) <= 3 * 2
+    with running(world, gitlab_limit_per_min=4, gitlab_clock=lambda: NOW.timestamp()) as forge:
+        crawl = adapter(clock, detail_workers=workers).crawl(target(forge, "g"), KnownState())
+    assert crawl.status is OutcomeStatus.RATE_LIMITED and not crawl.complete
+    assert 1 <= len(clock.sleeps) <= workers * 4  # each worker in flight waits out its own 429s, then gives up
+    assert len(crawl.repositories) == 3 and all(r.stale == frozenset(DETAILS) for r in crawl.repositories)
 
 
 def test_unreachable():
@@ -236,22 +265,29 @@ def _varied_world():
     return world
 
 
-def test_pooled_details_equal_sequential_and_overlap():
+@pytest.mark.parametrize("graphql", ["auto", "never"])
+def test_pooled_details_equal_sequential_and_overlap(graphql):
     """The detail pool changes neither the records, their order, nor the request count; it does overlap waits."""
     world = _varied_world()
     with running(world) as forge:
-        sequential = adapter(FakeClock(NOW), detail_workers=1).crawl(target(forge, "g", token="t"), KnownState())
+        sequential = adapter(FakeClock(NOW), detail_workers=1, graphql=graphql).crawl(target(forge, "g", token="t"),
+                                                                                      KnownState())
         stats = forge.stats()[HOST]
     with running(world) as forge:
         # a project's detail request is answered only once another request is in flight with it (10 s at most):
         # overlapping details go through at once, sequential ones would leave the gate timed out
         gate = Gate(forge, hold=lambda path: "/projects/" in path and "/groups/" not in path,
                     until=lambda gate: gate.peak >= 2, timeout=10)
-        pooled = adapter(FakeClock(NOW), detail_workers=8).crawl(target(forge, "g", token="t"), KnownState())
+        pooled = adapter(FakeClock(NOW), detail_workers=8, graphql=graphql).crawl(target(forge, "g", token="t"),
+                                                                                  KnownState())
         pooled_stats = forge.stats()[HOST]
     assert pooled.status is OutcomeStatus.OK and pooled.complete and len(pooled.repositories) == 30
     assert pooled.repositories == sequential.repositories  # same records, same (listing) order
     assert pooled.cost == sequential.cost and pooled.cost.requests == pooled_stats["requests"] == stats["requests"]
-    # the two empty projects cost nothing past the listing (it says empty_repo), the 10 publiccode files one each
-    assert stats["requests"] == 1 + 1 + 28 * 5 + 10
+    if graphql == "never":
+        # the two empty projects cost nothing past the listing (it says empty_repo), the 10 publiccode files one each
+        assert stats["requests"] == 1 + 1 + 28 * 5 + 10
+    else:  # probe, group, one page; 28 licences, 9 active projects' commits, 10 publiccode files
+        active = sum(1 for r in pooled.repositories if r.pushed_at and r.pushed_at > NOW - dt.timedelta(days=365))
+        assert stats["requests"] == 1 + 1 + 1 + 28 + active + 10
     assert gate.arrived.is_set() and gate.peak >= 2 and not gate.timed_out, "the details did not overlap"

@@ -69,7 +69,7 @@ def test_group_of_more_than_ten_thousand_projects_real_threshold():
         assert head.headers["x-next-page"] == "2" and "x-total" not in head.headers
         known = KnownState(repos={r.id: KnownRepo(r.id, r.full_name, r.pushed_at, r.updated_at, NOW)
                                   for r in world.host(HOST).repos.values()})
-        crawl = GitLabAdapter(clock=FakeClock(NOW), timeout=10).crawl(target(forge, "huge"), known)
+        crawl = GitLabAdapter(clock=FakeClock(NOW), timeout=10, graphql="never").crawl(target(forge, "huge"), known)
     assert crawl.complete and len(crawl.repositories) == total
     assert crawl.cost.requests == 1 + total // 100  # group + listing pages only: details skipped
 

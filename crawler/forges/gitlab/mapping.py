@@ -90,3 +90,63 @@ def user_record(data: Mapping[str, Any]) -> AccountRecord:
         email=data.get("public_email") or None, location=data.get("location") or None,
         created_at=parse_time(data.get("created_at")),
     )
+
+
+# GraphQL (crawler.forges.gitlab.graphql) ----------------------------------------------------------------------
+def node_id(node: Mapping[str, Any]) -> int:
+    """`gid://gitlab/Project/123` → 123."""
+    return int(str(node["id"]).rsplit("/", 1)[-1])
+
+
+def node_to_record(node: Mapping[str, Any], host_url: str) -> RepositoryRecord:
+    """A project node of the GraphQL listing → RepositoryRecord with what the listing alone says (no licence,
+    no fork parent, no activity count: the details add them). `host_url` is the instance's web root."""
+    full_name = str(node.get("fullPath") or "")
+    found = node.get("repository")
+    repository: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    empty = bool(repository.get("empty")) if repository else True
+    last_activity = parse_time(node.get("lastActivityAt"))
+    visibility = node.get("visibility") or "public"
+    issues = node.get("openIssuesCount")
+    return RepositoryRecord(
+        forge_id=node_id(node),
+        full_name=full_name,
+        name=node.get("path") or node.get("name") or full_name.rsplit("/", 1)[-1],
+        owner_path=full_name.rsplit("/", 1)[0],
+        html_url=node.get("webUrl") or f"{host_url}/{full_name}",
+        visibility=Visibility(visibility) if visibility in Visibility._value2member_map_ else Visibility.PUBLIC,
+        description=node.get("description") or None,
+        default_branch=None if empty else repository.get("rootRef"),
+        language=graphql_language(node.get("languages")),
+        topics=tuple(str(t) for t in node.get("topics") or ()),
+        stars=int(node.get("starCount") or 0),
+        forks=int(node.get("forksCount") or 0),
+        open_issues=int(issues) if isinstance(issues, int) else None,
+        created_at=parse_time(node.get("createdAt")),
+        updated_at=last_activity,
+        pushed_at=None if empty else last_activity,
+        archived=bool(node.get("archived")),
+        fork=bool(node.get("isForked")),
+        empty=empty,
+    )
+
+
+def graphql_language(languages: Any) -> str | None:
+    """`languages { name share }` → the biggest share, as `main_language` picks from REST."""
+    if not isinstance(languages, list):
+        return None
+    return main_language({str(x.get("name")): x.get("share") for x in languages
+                          if isinstance(x, Mapping) and x.get("name")})
+
+
+def root_names(node: Mapping[str, Any]) -> tuple[list[tuple[str, str]], bool]:
+    """((name, blob id) of the root files and folders, complete?) from a node's `repository.tree`."""
+    tree = ((node.get("repository") or {}).get("tree")) or {}
+    names: list[tuple[str, str]] = []
+    complete = True
+    for kind in ("blobs", "trees"):
+        connection = tree.get(kind) or {}
+        complete = complete and not (connection.get("pageInfo") or {}).get("hasNextPage")
+        names.extend((str(n.get("name")), str(n.get("sha") or "")) for n in connection.get("nodes") or ()
+                     if isinstance(n, Mapping) and n.get("name"))
+    return names, complete
