@@ -10,6 +10,7 @@ of a failed crawl is decided by the index: nothing is marked gone unless the cra
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 
 from crawler.forges.base import Clock, KnownState, Target
 from crawler.forges.http import ForgeHttp, outcome_of
@@ -72,6 +73,16 @@ class AccountCrawler(ABC):
         """The account as stored: adapters that count repositories themselves set the count here."""
         return self.account
 
+    def stale_note(self) -> str | None:
+        """For an ok crawl whose some details kept failing: which ones, for the outcome (and `codeindex runs`)."""
+        stale = Counter(detail for record in self.records.values() for detail in record.stale)
+        if not stale:
+            return None
+        repositories = sum(1 for record in self.records.values() if record.stale)
+        details = ", ".join(f"{detail} ({count})" for detail, count in sorted(stale.items()))
+        return (f"{repositories} repositories keep older details, as a request kept failing: {details}; "
+                "the next run fetches them first")
+
     def outcome_login(self) -> str:
         """The account's name in the outcome: its login, or the host for a whole instance."""
         return self.target.login or self.target.host
@@ -86,6 +97,8 @@ class AccountCrawler(ABC):
             status, error = self.outcome(exc)
         finally:
             self.close()
+        if status == OutcomeStatus.OK:
+            error = self.stale_note()
         return AccountCrawl(
             forge_host=self.target.host, login=self.outcome_login(), status=status, account=self.finished_account(status),
             repositories=tuple(self.records.values()), unchanged_ids=tuple(sorted(self.unchanged)),

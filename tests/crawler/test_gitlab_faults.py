@@ -52,7 +52,7 @@ def crawl(forge: SimForge, *, mode: str = "auto", known: KnownState | None = Non
     graphql.forget_probes()
     kw.setdefault("max_retries", 4)
     adapter = GitLabAdapter(clock=FakeClock(NOW), timeout=2, graphql=mode, **kw)
-    return adapter.crawl(target(forge, "g", token="t"), known or KnownState())
+    return adapter.crawl(target(forge, "g", token="glpat-faults"), known or KnownState())
 
 
 def by_name(result):
@@ -144,6 +144,7 @@ def test_a_first_crawl_leaves_a_failed_detail_unknown_never_wrong():
         forge.faults.append(Fault("502", path_contains="/api/v4/projects/1001"))  # its licence and publiccode.yml
         result = crawl(forge, max_retries=1)
     assert result.status is OutcomeStatus.OK
+    assert result.error.startswith("1 repositories keep older details") and "licence (1), publiccode (1)" in result.error
     licensed = by_name(result)["g/p00000"]
     assert licensed.stale == {"licence", "publiccode"} and licensed.license_spdx is None
     assert licensed.signals.publiccode is None

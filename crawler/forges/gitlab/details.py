@@ -151,7 +151,7 @@ def graphql_detail(http: ForgeHttp, record: RepositoryRecord, node: Mapping[str,
             kept.add("licence")
         else:
             if isinstance(full, Mapping):
-                licence = licence_of(full)
+                licence = None if empty else licence_of(full)  # an empty repository has no licence file
                 origin = full.get("forked_from_project")
                 fork = isinstance(origin, Mapping)
                 parent = origin.get("web_url") if isinstance(origin, Mapping) else None

@@ -1,0 +1,41 @@
+"""On the whole seed data (the real code.gouv.fr export of 2021), GitLab listed by GraphQL gives, record by record,
+licences and languages included, what the REST-only crawl gives; and at ≤ 1.7 requests per project."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from crawler.forges.base import KnownState, Target
+from crawler.forges.gitlab import graphql
+from crawler.forges.gitlab.adapter import GitLabAdapter
+from index.records import OutcomeStatus
+from simforge.seed import seed_from_codegouvfr
+from simforge.server import SimForge
+from tests.support import FakeClock
+
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.slow
+def test_graphql_and_rest_give_the_same_records_on_the_seed_data():
+    world = seed_from_codegouvfr(now=NOW)
+    hosts = sorted(h for h, sim in world.hosts.items() if sim.kind == "gitlab")
+    projects = sum(len(world.host(h).repos) for h in hosts)
+    requests = {"auto": 0, "never": 0}
+    with SimForge(world) as forge:
+        for host in hosts:
+            target = Target(host, "gitlab", forge.api_url(host), None, token="glpat-seed")
+            records = {}
+            for mode in ("auto", "never"):
+                graphql.forget_probes()
+                crawl = GitLabAdapter(clock=FakeClock(NOW), graphql=mode).crawl(target, KnownState())
+                assert crawl.status is OutcomeStatus.OK and crawl.complete, (host, mode, crawl.error)
+                requests[mode] += crawl.cost.requests
+                records[mode] = {r.forge_id: dataclasses.replace(r, kept=frozenset(), marks=None)
+                                 for r in crawl.repositories}
+            assert records["auto"] == records["never"], host
+    assert projects > 3000
+    assert requests["auto"] / projects <= 1.7, requests
