@@ -117,6 +117,7 @@ def sync_configuration(session: Session, forges: Sequence[ForgeSpec]) -> None:
                 account.kind = acc.kind.value
             account.configured = True
             account.config_name, account.pso_id, account.ministry = acc.name, acc.pso_id, acc.ministry
+            account.organisation = acc.organisation
             account.ignored_since, account.floss_policy, account.ospo_url = (
                 acc.ignored_since, acc.floss_policy, acc.ospo_url
             )

@@ -6,6 +6,10 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from index.directory import Directory
 
 KINDS = ("github", "gitlab", "gitea", "gogs", "forgejo", "sourcehut", "bitbucket")
 META_KEYS = ("pso_id", "ignored_since", "floss_policy", "ospo_url", "ministry")
@@ -43,6 +47,8 @@ class OwnerConfig:
     floss_policy: str | None
     ospo_url: str | None
     line: int
+    ministry_override: str | None = None  # the `ministry:` key itself, which wins over the directory
+    organisation: str | None = None  # the body's name in the official directory (of its own-or-inherited pso_id)
 
     def is_ignored(self, when: dt.date | dt.datetime) -> bool:
         """No longer crawled nor exported from `ignored_since` on (code.gouv.fr's filter runs it backwards)."""
@@ -62,6 +68,8 @@ class ForgeConfig:
     floss_policy: str | None
     ospo_url: str | None
     line: int
+    ministry_override: str | None = None
+    organisation: str | None = None
 
     @property
     def whole_forge(self) -> bool:
@@ -104,6 +112,7 @@ class Config:
     forges: tuple[ForgeConfig, ...]
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     ministries: dict[str, str] = field(default_factory=dict, hash=False)
+    directory: Directory | None = field(default=None, hash=False, compare=False)  # what resolved the ministries
 
     def forge(self, host: str) -> ForgeConfig:
         for forge in self.forges:

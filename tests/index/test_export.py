@@ -531,7 +531,7 @@ def test_row_builders_write_keys_in_sorted_order():
     )
 
     forge = ExportedForge("github.com", "github", PM, "Premier ministre", False)
-    account = ExportedAccount(1, forge, *(["x"] * 24))
+    account = ExportedAccount(1, forge, *(["x"] * 25))
     values = {name: "1" for name in REPOSITORY_COLUMNS} | {"score": 1, "stars": 1, "forks": 1, "license_spdx": "MIT",
         "publiccode": {"valid": True, "error": None, "name": "n", "description": "d", "license": "MIT",
                        "maintenance_type": "internal", "funded_by": ["b", "a"]},
