@@ -377,7 +377,8 @@ def _touch_unchanged(
         )
 
 
-METRIC_COLUMNS = ("stars", "forks", "watchers", "open_issues", "commits_365d", "contributors_365d")
+METRIC_COLUMNS = ("stars", "forks", "watchers", "open_issues", "commits_365d", "contributors_365d", "license_spdx",
+                  "has_publiccode")
 
 
 def _record_metrics(session: Session, account_id: int, run_id: int, day: dt.date) -> None:

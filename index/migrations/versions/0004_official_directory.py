@@ -1,4 +1,5 @@
-"""the official directory (annuaire): its services, and each account's organisation name
+"""the official directory (annuaire): its services, each account's organisation name, and the licence and
+publiccode.yml of each day's metrics (a ministry's progress over time)
 
 Revision ID: 0004
 Revises: 0001
@@ -26,9 +27,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_services'))
     )
     op.add_column('accounts', sa.Column('organisation', sa.String(length=500), nullable=True))
+    op.add_column('repository_metrics', sa.Column('license_spdx', sa.String(length=100), nullable=True))
+    op.add_column('repository_metrics', sa.Column('has_publiccode', sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('repository_metrics') as batch:
+        batch.drop_column('has_publiccode')
+        batch.drop_column('license_spdx')
     with op.batch_alter_table('accounts') as batch:  # SQLite before 3.35 cannot drop a column in place
         batch.drop_column('organisation')
     op.drop_table('directory_services')
