@@ -5,9 +5,11 @@ Per crawl day of the last HISTORY_DAYS and per ministry (the accounts' ministry 
 accounts without one form the `None` group), counted by the database:
 - `repositories`: public repositories of the ministry's published accounts seen by that day's crawl;
 - `approved_licence`: of those, under an OSI-approved or FSF-free licence (index.licences.APPROVED_SPDX), as
-  recorded that day (days before revision 0004 recorded none: the repository's current licence stands in);
+  recorded that day ("" when none; days recorded before revision 0004 have NULL: the repository's current
+  licence stands in);
 - `active_365d`: of those, with at least one commit in the 365 days before that crawl (`commits_365d` > 0);
-- `publiccode`: of those, with a publiccode.yml (recorded that day, else the current value, as for licences);
+- `publiccode`: of those, with a publiccode.yml (as recorded that day; when it was unknown that day, or the day
+  was recorded before revision 0004, the repository's current value);
 - `accounts_listed`: the ministry's accounts with at least one repository seen that day;
 - `accounts_configured`: the ministry's accounts configured and published today (the index keeps no history of
   the configuration, so this is the same every day).
@@ -17,7 +19,6 @@ A day on which only part of the accounts were crawled counts only those: the ser
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, case, func, select
@@ -25,7 +26,6 @@ from sqlalchemy import Connection, Engine, case, func, select
 from index.licences import APPROVED_SPDX_FORMS
 from index.models import Account, Forge, Repository, RepositoryMetric
 from index.queries import HISTORY_DAYS, published_filters, snapshot
-from index.status.report import normalise, slug
 
 
 class HistoryDay(TypedDict):
@@ -76,7 +76,7 @@ def ministry_history(connection: Connection, day: dt.date) -> dict[str | None, l
         .group_by(ministry, metric.day)
         .order_by(ministry, metric.day)
     ).all()
-    configured = dict(connection.execute(
+    configured: dict[str | None, int] = dict(connection.execute(
         select(ministry, func.count()).select_from(Account).join(Forge, Forge.id == Account.forge_id)
         .where(*published_filters(day)).group_by(ministry)
     ).all())
@@ -94,20 +94,6 @@ def ministry_history(connection: Connection, day: dt.date) -> dict[str | None, l
 def read_ministry_history(engine: Engine, day: dt.date) -> dict[str | None, list[HistoryDay]]:
     with snapshot(engine) as connection:
         return ministry_history(connection, day)
-
-
-def ministry_slugs(names: Iterable[str | None]) -> dict[str | None, str]:
-    """Each ministry's file name, as the status report names its pages (index.status.report.ministries)."""
-    used: set[str] = set()
-    slugs: dict[str | None, str] = {}
-    for name in sorted(set(names), key=lambda n: (n is None, normalise(n or ""))):
-        base = slug(name)
-        chosen, n = base, 2
-        while chosen in used:
-            chosen, n = f"{base}-{n}", n + 1
-        used.add(chosen)
-        slugs[name] = chosen
-    return slugs
 
 
 def history_document(name: str | None, days: list[HistoryDay], pso_id: str | None, file_slug: str) -> dict[str, Any]:

@@ -209,7 +209,7 @@ class RepositoryMetric(Base):
     open_issues: Mapped[int | None] = mapped_column(Integer)
     commits_365d: Mapped[int | None] = mapped_column(Integer)
     contributors_365d: Mapped[int | None] = mapped_column(Integer)
-    license_spdx: Mapped[str | None] = mapped_column(String(100))  # recorded from revision 0004 on
+    license_spdx: Mapped[str | None] = mapped_column(String(100))  # "" for none; NULL: day recorded before 0004
     has_publiccode: Mapped[bool | None] = mapped_column(Boolean)
 
 

@@ -393,7 +393,9 @@ def _metrics_statement(dialect: str) -> Any:
     """Built once per dialect (building it cost more than running it, per account)."""
     table = REPOSITORIES.c
     # the SELECT has a WHERE, as SQLite's parser needs before an upsert clause
-    seen = select(table.id, bindparam("day", type_=Date), *(table[c] for c in METRIC_COLUMNS)).where(
+    # a repository without a licence records "" (NULL is left to days recorded before the column existed)
+    copied = [func.coalesce(table[c], "") if c == "license_spdx" else table[c] for c in METRIC_COLUMNS]
+    seen = select(table.id, bindparam("day", type_=Date), *copied).where(
         table.account_id == bindparam("account_id"), table.last_run_id == bindparam("run_id"))
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(METRICS)
     statement = insert.from_select(["repository_id", "day", *METRIC_COLUMNS], seen)

@@ -46,8 +46,9 @@ from index.export.rows import (
 )
 from index.export.status_job import CHILD_FROM_REPOSITORIES, StatusJob, write_status
 from index.export.writer import ExportedFile, ExportWriter
-from index.history import HistoryDay, history_document, ministry_slugs, read_ministry_history
+from index.history import HistoryDay, history_document, read_ministry_history
 from index.queries import ExportedAccount, ExportedRepository, ReadModel, read_model
+from index.status.report import ministry_slugs
 
 SCHEMA_VERSION = "1.0"
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"

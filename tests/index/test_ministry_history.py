@@ -13,17 +13,11 @@ from index.db import transaction
 from index.export.build import SCHEMAS, export_index
 from index.history import read_ministry_history
 from index.licences import is_approved
-from index.records import AccountSpec, ForgeSpec, RepositorySignals
+from index.records import AccountSpec, ForgeSpec
 from index.upsert import record_account_crawl, start_run, sync_configuration
-from tests.index.factories import T0, crawl, repo
+from tests.index.factories import T0, crawl, repo, signals
 
 CULTURE = "Ministère de la Culture"
-
-
-def _signals(commits: int, publiccode: bool) -> RepositorySignals:
-    return RepositorySignals(commits_365d=commits, contributors_365d=1, last_commit_at=T0, releases_count=0,
-                             latest_release_at=None, has_readme=True, has_license=True, has_contributing=False,
-                             has_changelog=False, has_publiccode=publiccode)
 
 
 def _index(engine):
@@ -35,14 +29,16 @@ def _index(engine):
             AccountSpec(login="orphan"),
         ))])
     run = start_run(engine)
-    day0 = [repo(1, "a", owner="culturecommunication", license_spdx="GPL-3.0-or-later", signals=_signals(0, False)),
-            repo(2, "b", owner="culturecommunication", license_spdx="LicenseRef-proprietary", signals=_signals(5, False))]
+    day0 = [repo(1, "a", owner="culturecommunication", license_spdx="GPL-3.0-or-later", signals=signals(0, False)),
+            repo(2, "b", owner="culturecommunication", license_spdx="LicenseRef-proprietary", signals=signals(5, False)),
+            repo(6, "f", owner="culturecommunication", license_spdx=None, signals=signals(0, False))]
     record_account_crawl(engine, run, crawl("culturecommunication", day0), now=T0)
     record_account_crawl(engine, run, crawl("etalab", [repo(3, "c")]), now=T0)
     record_account_crawl(engine, run, crawl("orphan", [repo(4, "d", owner="orphan")]), now=T0)
-    day10 = [dataclasses.replace(day0[0], signals=_signals(3, True)),
+    day10 = [dataclasses.replace(day0[0], signals=signals(3, True)),
              dataclasses.replace(day0[1], license_spdx="EUPL-1.2"),
-             repo(5, "e", owner="culturecommunication", license_spdx=None, signals=_signals(1, True))]
+             repo(5, "e", owner="culturecommunication", license_spdx=None, signals=signals(1, True)),
+             dataclasses.replace(day0[2], license_spdx="MIT")]  # licensed since: day 0 still counts it without
     record_account_crawl(engine, run, crawl("culturecommunication", day10), now=T0 + dt.timedelta(days=10))
 
 
@@ -51,9 +47,9 @@ def test_history_per_ministry_and_day(engine):
     history = read_ministry_history(engine, (T0 + dt.timedelta(days=10)).date())
     assert set(history) == {CULTURE, "Premier ministre", None}
     assert history[CULTURE] == [
-        {"day": T0.date().isoformat(), "repositories": 2, "approved_licence": 1, "active_365d": 1, "publiccode": 0,
+        {"day": T0.date().isoformat(), "repositories": 3, "approved_licence": 1, "active_365d": 1, "publiccode": 0,
          "accounts_listed": 1, "accounts_configured": 2},
-        {"day": (T0 + dt.timedelta(days=10)).date().isoformat(), "repositories": 3, "approved_licence": 2,
+        {"day": (T0 + dt.timedelta(days=10)).date().isoformat(), "repositories": 4, "approved_licence": 3,
          "active_365d": 3, "publiccode": 2, "accounts_listed": 1, "accounts_configured": 2},
     ]
     assert [d["repositories"] for d in history["Premier ministre"]] == [1]
@@ -72,7 +68,7 @@ def test_history_files_validate(engine, tmp_path):
         assert list(Draft202012Validator(schema).iter_errors(document)) == []
     culture = json.loads((tmp_path / "stats" / "ministries" / "ministere-de-la-culture.json").read_text())
     assert culture["ministry"] == CULTURE and culture["pso_id"] == "da1d6275-6710-485d-a249-282cac69dfe7"
-    assert [d["approved_licence"] for d in culture["days"]] == [1, 2]
+    assert [d["approved_licence"] for d in culture["days"]] == [1, 3]
     # the status page of the same ministry draws the same series
     assert (tmp_path / "status" / "ministries" / "ministere-de-la-culture.html").is_file()
 
