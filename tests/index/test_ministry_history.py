@@ -76,3 +76,26 @@ def test_history_files_validate(engine, tmp_path):
 def test_approved_licences():
     assert is_approved("GPL-3.0-or-later") and is_approved("EUPL-1.2") and is_approved("CECILL-B")
     assert not is_approved("LicenseRef-proprietary") and not is_approved(None) and not is_approved("Other")
+
+
+def test_organisation_and_ministry_in_every_export(engine, tmp_path):
+    """The body's directory name is the account's organisation everywhere; owners.json fills `m` and `ps` so."""
+    with transaction(engine) as session:
+        sync_configuration(session, [ForgeSpec(host="github.com", kind="github", accounts=(
+            AccountSpec(login="inria", name="Configured name", ministry="Ministère de l'Économie",
+                        organisation="Institut national de recherche en sciences et technologies du numérique"),
+            AccountSpec(login="other", name="Configured name only"),
+        ))])
+    run = start_run(engine)
+    record_account_crawl(engine, run, crawl("inria", [repo(1, "a", owner="inria")]), now=T0)
+    record_account_crawl(engine, run, crawl("other", [repo(2, "b", owner="other")]), now=T0)
+    export_index(engine, tmp_path, now=T0 + dt.timedelta(hours=1))
+    inria = "Institut national de recherche en sciences et technologies du numérique"
+    owners = {o["l"]: o for o in json.loads((tmp_path / "codegouvfr" / "owners.json").read_text())}
+    assert (owners["inria"]["m"], owners["inria"]["ps"]) == ("Ministère de l'Économie", inria)
+    assert (owners["other"]["m"], owners["other"]["ps"]) == ("", "Configured name only")  # no directory name
+    organisations = json.loads((tmp_path / "organisations.json").read_text())["organisations"]
+    assert {o["login"]: o["organisation"] for o in organisations} == {"inria": inria, "other": "Configured name only"}
+    repositories = json.loads((tmp_path / "repositories.json").read_text())["repositories"]
+    assert {r["full_name"]: (r["ministry"], r["organisation"]) for r in repositories} == {
+        "inria/a": ("Ministère de l'Économie", inria), "other/b": (None, "Configured name only")}
