@@ -62,10 +62,11 @@ def lower_bounds(world: Any, never_whole: frozenset[str]) -> dict[str, dict[str,
 
     GitHub: one listing page per 100 repositories per account (the minimal-repository object carries every
     field; GraphQL can add the signals to the same page). GitLab, per account: the group lookup plus one listing
-    page per 100 projects (a whole instance: keyset pages only); then per non-empty project the licence
-    (`GET /projects/:id?license=true`, no list carries it) and the language (`/languages`) — the floor for the
-    fields code.gouv.fr publishes; `gitlab_signals` adds what our 365-day signals need (commits, tree, releases
-    and each publiccode.yml), the floor of our method."""
+    page per 100 projects (a whole instance: pages only; GraphQL pages carry languages, root files and releases);
+    then per non-empty project the licence (`GET /projects/:id?license=true`: neither a REST list nor GraphQL
+    carries it) — the floor for the fields code.gouv.fr publishes; `gitlab_signals` adds what our 365-day
+    signals need that no list gives: one commit listing per project active in the last 365 days, and each
+    publiccode.yml — the floor of our method."""
     out = {"github": {"requests": 0, "repositories": 0}, "gitlab": {"requests": 0, "repositories": 0},
            "gitlab_signals": {"requests": 0, "repositories": 0}}
     for host, sim in world.hosts.items():
@@ -86,11 +87,13 @@ def lower_bounds(world: Any, never_whole: frozenset[str]) -> dict[str, dict[str,
         pages = max(1, math.ceil(n / 100)) if whole else sum(1 + max(1, math.ceil(c / 100)) for c in tops.values())
         public = [r for r in sim.repos.values() if r.visibility == "public"]
         nonempty = sum(1 for r in public if not r.empty)
+        year_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=365)
+        active = sum(1 for r in public if not r.empty and r.pushed_at is not None and r.pushed_at >= year_ago)
         publiccode = sum(1 for r in public if not r.empty and any(f.lower() in ("publiccode.yml", "publiccode.yaml")
                                                                    for f in r.files))
-        out["gitlab"]["requests"] += pages + 2 * nonempty
+        out["gitlab"]["requests"] += pages + nonempty
         out["gitlab"]["repositories"] += n
-        out["gitlab_signals"]["requests"] += pages + 5 * nonempty + publiccode
+        out["gitlab_signals"]["requests"] += pages + nonempty + active + publiccode
         out["gitlab_signals"]["repositories"] += n
     return out
 

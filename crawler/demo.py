@@ -20,6 +20,26 @@ if TYPE_CHECKING:
     from crawler.runner import RunSummary
 
 DEMO_TOKEN_ENV = "CODEINDEX_DEMO_TOKEN"
+# the real account list, whose pso_ids the demo's accounts take (matched by account URL)
+REAL_CONFIG = Path(__file__).resolve().parents[1] / "config" / "organisations.yml"
+
+
+def real_pso_ids(real_config: Path) -> dict[tuple[str, str], str]:
+    """(host, login lower-cased) → pso_id of each account of the real list, and (host, "") → that of each forge.
+
+    Owners without a pso_id of their own inherit their forge's, as everywhere; the unknown placeholder is left out.
+    """
+    from crawler.config import UNKNOWN_PSO_ID, load_config
+
+    config = load_config(real_config)
+    found: dict[tuple[str, str], str] = {}
+    for forge in config.forges:
+        if forge.pso_id and forge.pso_id != UNKNOWN_PSO_ID:
+            found[(forge.host, "")] = forge.pso_id
+        for owner in forge.owners:
+            if owner.pso_id and owner.pso_id != UNKNOWN_PSO_ID:
+                found[(forge.host, owner.login.lower())] = owner.pso_id
+    return found
 
 
 class DemoResult(TypedDict):
@@ -29,9 +49,14 @@ class DemoResult(TypedDict):
 
 
 def run_demo(
-    engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[str], None] = print
+    engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[str], None] = print,
+    real_config: Path = REAL_CONFIG,
 ) -> DemoResult:
+    """Seed, serve, crawl and export. The demo's accounts carry the pso_ids `real_config` gives the same account
+    URLs, and their ministries resolve as the real list's do (ministries.yml and the directory excerpt beside it,
+    or the directory stored in the index)."""
     from crawler.config import load_config
+    from crawler.config.ministries import excerpt_beside
     from crawler.runner import plan, run_crawl
     from index.export.build import export_index
     from simforge.seed import seed_from_codegouvfr
@@ -45,8 +70,13 @@ def run_demo(
     os.environ.setdefault(DEMO_TOKEN_ENV, "demo-token-not-a-secret")
     with SimForge(world) as forge, tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "organisations.yml"
-        config_path.write_text(forge.config_yaml(token_env=DEMO_TOKEN_ENV), encoding="utf-8")
-        config = load_config(config_path)
+        pso_ids = real_pso_ids(real_config) if real_config.is_file() else {}
+        config_path.write_text(forge.config_yaml(token_env=DEMO_TOKEN_ENV, pso_ids=pso_ids), encoding="utf-8")
+        ministries = real_config.parent / "ministries.yml"
+        config = load_config(config_path, ministries if ministries.is_file() else None,
+                             excerpt_beside(real_config))
+        with_pso = sum(1 for forge_config, owner in config.accounts() if (owner or forge_config).pso_id)
+        echo(f"{with_pso} of the demo's accounts take their pso_id from {real_config.name} (same account URL)")
         units = plan(config)
         echo(f"crawling {len(units)} accounts on {forge.base_url} …")
         summary = run_crawl(engine, config, units, trigger="demo")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Engine
 
 from crawler.config import Config, ForgeConfig, OwnerConfig
+from crawler.config.ministries import with_stored_directory
 from crawler.forges.base import ForgeAdapter, KnownRepo, KnownRepos, KnownState, Target
 from crawler.secrets import redact, token_from_env
 from index.db import transaction
@@ -53,12 +54,12 @@ def forge_specs(config: Config) -> list[ForgeSpec]:
         if forge.whole_forge:
             accounts: tuple[AccountSpec, ...] = (
                 AccountSpec(login=forge.host, kind=AccountKind.INSTANCE, pso_id=forge.pso_id,
-                            ministry=forge.ministry, ignored_since=forge.ignored_since,
+                            ministry=forge.ministry, organisation=forge.organisation, ignored_since=forge.ignored_since,
                             floss_policy=forge.floss_policy, ospo_url=forge.ospo_url),
             )
         else:
             accounts = tuple(
-                AccountSpec(login=o.login, name=o.name, pso_id=o.pso_id, ministry=o.ministry,
+                AccountSpec(login=o.login, name=o.name, pso_id=o.pso_id, ministry=o.ministry, organisation=o.organisation,
                             ignored_since=o.ignored_since, floss_policy=o.floss_policy, ospo_url=o.ospo_url)
                 for o in forge.owners
             )
@@ -219,6 +220,7 @@ def run_crawl(
     factories = default_adapters() if adapters is None else adapters
     recover_stale_runs(engine)
     with transaction(engine) as session:
+        config = with_stored_directory(session, config)
         sync_configuration(session, forge_specs(config))
         validators_by_host = {host: load_validators(session, host) for host in {u.forge.host for u in units}}
         counts = repository_counts(session)

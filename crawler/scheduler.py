@@ -4,7 +4,8 @@
   and next-run times. A job whose trigger is unchanged in the configuration is kept as stored; a changed one is
   replaced; one no longer configured is removed.
 - One job for the default interval (every forge without an override) and one per forge override (cron or
-  interval). Jobs never overlap: `max_instances=1`, `coalesce=True` (missed runs collapse into one), and a single
+  interval); one more reloads the official directory (`codeindex annuaire update`), weekly unless the
+  configuration's `schedule: annuaire:` says otherwise (or `false`). Jobs never overlap: `max_instances=1`, `coalesce=True` (missed runs collapse into one), and a single
   worker thread, so two crawls never write the index at once. A run missed by more than `misfire_grace_time`
   (a quarter of its interval, at most an hour) is skipped and logged rather than started late.
 - SIGTERM / SIGINT: no new account is started; the account in progress finishes (its transaction commits whole)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 DEFAULT_JOB = "crawl-default"
+ANNUAIRE_JOB = "annuaire-update"
 _STOP = threading.Event()  # set by SIGTERM / SIGINT; read by the running crawl between accounts
 
 
@@ -38,6 +40,7 @@ class JobSpec:
     hosts: tuple[str, ...] | None  # None: every forge not in `exclude`
     exclude: tuple[str, ...]
     interval: dt.timedelta | None
+    source: str | None = None  # the annuaire job's file or URL (None: DILA's address); crawls have none
 
 
 def job_specs(config: Config, timezone: dt.tzinfo = dt.UTC) -> list[JobSpec]:
@@ -60,7 +63,39 @@ def job_specs(config: Config, timezone: dt.tzinfo = dt.UTC) -> list[JobSpec]:
         IntervalTrigger(seconds=max(1, int(interval.total_seconds())), timezone=timezone),
         None, tuple(sorted(o.host for o in overrides)), interval,
     ))
+    annuaire = config.schedule.annuaire
+    if annuaire is not None:
+        if annuaire.cron:
+            trigger, interval = CronTrigger.from_crontab(annuaire.cron, timezone=timezone), None
+        else:
+            interval = dt.timedelta(hours=float(annuaire.interval_hours or 0))
+            trigger = IntervalTrigger(seconds=max(1, int(interval.total_seconds())), timezone=timezone)
+        specs.append(JobSpec(ANNUAIRE_JOB, trigger, (), (), interval, annuaire.source))
     return specs
+
+
+def scheduled_annuaire_update(db_url: str, config_path: str, source: str | None) -> None:
+    """The directory job: a bad file or a failed download is logged and the stored directory kept."""
+    from crawler.annuaire import DEFAULT_URL, AnnuaireError, update_directory
+    from crawler.config import ConfigError
+    from index.db import IndexDatabaseError, open_index
+
+    try:
+        config: Config | None = load_config(Path(config_path))
+    except (ConfigError, OSError):
+        config = None  # the accounts are re-resolved at the next crawl
+    try:
+        engine = open_index(db_url)
+    except IndexDatabaseError as exc:
+        log.error("directory update skipped: %s", exc)
+        return
+    try:
+        report = update_directory(engine, source or DEFAULT_URL, config=config)
+        log.info("%s", report.summary())
+    except AnnuaireError as exc:
+        log.error("directory update failed, the stored directory is kept: %s", exc)
+    finally:
+        engine.dispose()
 
 
 def scheduled_crawl(db_url: str, config_path: str, hosts: list[str] | None, exclude: list[str],
@@ -119,14 +154,17 @@ def start(scheduler: Any, specs: list[JobSpec], db_url: str, config_path: Path, 
     scheduler.start(paused=True)
     report = []
     for spec in specs:
-        args = [db_url, str(config_path), list(spec.hosts) if spec.hosts else None, list(spec.exclude),
-                str(export_dir) if export_dir else None]
+        job: Any = scheduled_crawl
+        args: list[Any] = [db_url, str(config_path), list(spec.hosts) if spec.hosts else None, list(spec.exclude),
+                           str(export_dir) if export_dir else None]
+        if spec.id == ANNUAIRE_JOB:
+            job, args = scheduled_annuaire_update, [db_url, str(config_path), spec.source]
         grace = int(min(3600, spec.interval.total_seconds() / 4)) if spec.interval else 3600
         existing = scheduler.get_job(spec.id)
         if existing is not None and str(existing.trigger) == str(spec.trigger) and list(existing.args) == args:
             report.append(f"{spec.id}: kept as stored, next run {existing.next_run_time:%Y-%m-%d %H:%M:%S %Z}")
             continue
-        scheduler.add_job(scheduled_crawl, spec.trigger, args=args, id=spec.id, name=spec.id,
+        scheduler.add_job(job, spec.trigger, args=args, id=spec.id, name=spec.id,
                           replace_existing=True, misfire_grace_time=max(1, grace))
         report.append(f"{spec.id}: {'updated' if existing else 'added'} ({spec.trigger})")
     wanted = {spec.id for spec in specs}

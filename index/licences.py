@@ -49,3 +49,22 @@ EXTRA_KEYS = frozenset({
     "afl-3.0", "ecl-2.0", "lppl-1.3c", "ms-rl", "mulanpsl-2.0", "ncsa", "odbl-1.0", "ofl-1.1", "osl-3.0", "vim",
 })
 FORGE_LICENCE_KEYS = frozenset(LICENCES) | EXTRA_KEYS
+
+# SPDX ids the OSI approves or the FSF lists as free ("isOsiApproved" or "isFsfLibre" in the SPDX licence list),
+# among those the forges report: what "published under a free licence" counts, per ministry, over time
+APPROVED_SPDX = frozenset({
+    "0BSD", "AFL-3.0", "AGPL-3.0", "Apache-2.0", "Artistic-2.0", "BSD-2-Clause", "BSD-3-Clause",
+    "BSD-3-Clause-Clear", "BSD-4-Clause", "BSL-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "CECILL-2.1",
+    "CECILL-B", "CECILL-C", "ECL-2.0", "EPL-1.0", "EPL-2.0", "EUPL-1.1", "EUPL-1.2", "GPL-2.0", "GPL-3.0", "ISC",
+    "LGPL-2.1", "LGPL-3.0", "LPPL-1.3c", "MIT", "MIT-0", "MPL-2.0", "MS-PL", "MS-RL", "MulanPSL-2.0", "NCSA",
+    "ODbL-1.0", "OFL-1.1", "OSL-3.0", "PostgreSQL", "Unlicense", "UPL-1.0", "Vim", "WTFPL", "Zlib",
+})
+# the same, in every spelling the index may hold: GPL-3.0, GPL-3.0-only, GPL-3.0-or-later, GPL-3.0+
+APPROVED_SPDX_FORMS = frozenset(
+    form for spdx in APPROVED_SPDX for form in (spdx, f"{spdx}-only", f"{spdx}-or-later", f"{spdx}+")
+)
+
+
+def is_approved(spdx: str | None) -> bool:
+    """An OSI-approved or FSF-free licence (SPDX id, with or without -only / -or-later / +)."""
+    return spdx is not None and spdx.strip() in APPROVED_SPDX_FORMS

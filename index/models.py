@@ -110,6 +110,7 @@ class Account(Base):
     config_name: Mapped[str | None] = mapped_column(String(500))
     pso_id: Mapped[str | None] = mapped_column(String(64))
     ministry: Mapped[str | None] = mapped_column(String(255))
+    organisation: Mapped[str | None] = mapped_column(String(500))  # the body's name in the official directory
     ignored_since: Mapped[dt.date | None] = mapped_column(Date)
     floss_policy: Mapped[str | None] = mapped_column(String(1000))
     ospo_url: Mapped[str | None] = mapped_column(String(1000))
@@ -213,6 +214,8 @@ class RepositoryMetric(Base):
     open_issues: Mapped[int | None] = mapped_column(Integer)
     commits_365d: Mapped[int | None] = mapped_column(Integer)
     contributors_365d: Mapped[int | None] = mapped_column(Integer)
+    license_spdx: Mapped[str | None] = mapped_column(String(100))  # "" for none; NULL: day recorded before 0004
+    has_publiccode: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class CrawlRun(Base):
@@ -267,6 +270,20 @@ class AccountOutcome(Base):
     not_modified: Mapped[int] = mapped_column(Integer, default=0)
     rest_points: Mapped[int] = mapped_column(Integer, default=0)
     graphql_points: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DirectoryService(Base):
+    """One body of DILA's official directory (the "annuaire", ROAE file); replaced whole by each load."""
+
+    __tablename__ = "directory_services"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the pso_id, lower-cased
+    name: Mapped[str] = mapped_column(Text)
+    acronym: Mapped[str | None] = mapped_column(String(255))
+    parent_id: Mapped[str | None] = mapped_column(String(64))  # by "Service Fils"; None for a root
+    url: Mapped[str | None] = mapped_column(String(1000))  # its page on lannuaire.service-public.gouv.fr
+    source: Mapped[str] = mapped_column(String(1000))  # the file or URL it was loaded from
+    loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class HttpValidatorRow(Base):

@@ -75,6 +75,7 @@ class ExportedAccount:
     forge_repositories_count: int | None
     pso_id: str | None
     ministry: str | None
+    organisation: str | None  # the body's name in the official directory
     floss_policy: str | None
     ospo_url: str | None
     first_seen: Time | None
@@ -83,6 +84,11 @@ class ExportedAccount:
     last_success_at: Time | None
     last_status: str | None
     last_error: str | None
+
+    @property
+    def organisation_name(self) -> str | None:
+        """The body's name: the official directory's, else the configuration's `name`."""
+        return (self.organisation or "").strip() or (self.config_name or "").strip() or None
 
     @property
     def url(self) -> str:
@@ -231,6 +237,7 @@ def _read(connection: Connection, day: dt.date) -> ReadModel:
             verified=row["verified"], created_at=row["created_at"], followers=row["followers"],
             forge_repositories_count=row["repositories_count"],
             pso_id=known_pso(row["pso_id"]) or forge.pso_id, ministry=row["ministry"] or forge.ministry,
+            organisation=row["organisation"],
             floss_policy=row["floss_policy"], ospo_url=row["ospo_url"], first_seen=row["first_seen"],
             last_seen=row["last_seen"], last_attempt_at=row["last_attempt_at"],
             last_success_at=row["last_success_at"], last_status=row["last_status"], last_error=row["last_error"],

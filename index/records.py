@@ -204,6 +204,7 @@ class AccountSpec:
     name: str | None = None
     pso_id: str | None = None
     ministry: str | None = None
+    organisation: str | None = None  # the body's name in the official directory
     ignored_since: dt.date | None = None
     floss_policy: str | None = None
     ospo_url: str | None = None

@@ -119,6 +119,7 @@ def sync_configuration(session: Session, forges: Sequence[ForgeSpec]) -> None:
                 account.kind = acc.kind.value
             account.configured = True
             account.config_name, account.pso_id, account.ministry = acc.name, acc.pso_id, acc.ministry
+            account.organisation = acc.organisation
             account.ignored_since, account.floss_policy, account.ospo_url = (
                 acc.ignored_since, acc.floss_policy, acc.ospo_url
             )
@@ -394,7 +395,8 @@ def _touch_unchanged(
         )
 
 
-METRIC_COLUMNS = ("stars", "forks", "watchers", "open_issues", "commits_365d", "contributors_365d")
+METRIC_COLUMNS = ("stars", "forks", "watchers", "open_issues", "commits_365d", "contributors_365d", "license_spdx",
+                  "has_publiccode")
 
 
 def _record_metrics(session: Session, account_id: int, run_id: int, day: dt.date) -> None:
@@ -409,7 +411,9 @@ def _metrics_statement(dialect: str) -> Any:
     """Built once per dialect (building it cost more than running it, per account)."""
     table = REPOSITORIES.c
     # the SELECT has a WHERE, as SQLite's parser needs before an upsert clause
-    seen = select(table.id, bindparam("day", type_=Date), *(table[c] for c in METRIC_COLUMNS)).where(
+    # a repository without a licence records "" (NULL is left to days recorded before the column existed)
+    copied = [func.coalesce(table[c], "") if c == "license_spdx" else table[c] for c in METRIC_COLUMNS]
+    seen = select(table.id, bindparam("day", type_=Date), *copied).where(
         table.account_id == bindparam("account_id"), table.last_run_id == bindparam("run_id"))
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(METRICS)
     statement = insert.from_select(["repository_id", "day", *METRIC_COLUMNS], seen)

@@ -1,6 +1,6 @@
 """The `codeindex` command line: each command parses, calls a library function, prints.
 
-One module per command group (`crawl`, `config`, `export`, `status`, `schedule`, `demo`, `db`), and `common` for
+One module per command group (`crawl`, `config`, `export`, `status`, `schedule`, `demo`, `db`, `annuaire`), and `common` for
 what they share. Heavy imports live inside the commands so that `--help` is instant.
 """
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from crawler.cli.annuaire import annuaire_group
 from crawler.cli.common import DEFAULT_CONFIG, DEFAULT_DB, Context
 from crawler.cli.config import config_group
 from crawler.cli.crawl import crawl_command, runs_command
@@ -65,5 +66,5 @@ def main(ctx: click.Context, db_url: str, config_path: Path, log_format: str, ve
 
 
 for _command in (db_group, crawl_command, runs_command, simforge_command, demo_command, schedule_command,
-                 config_group, export_command, status_command, check_command):
+                 config_group, export_command, status_command, check_command, annuaire_group):
     main.add_command(_command)

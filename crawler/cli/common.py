@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from crawler.config import Config
+    from index.directory import Directory
 
 DEFAULT_CONFIG = Path("config/organisations.yml")
 DEFAULT_DB = "sqlite:///codeindex.sqlite"
@@ -40,12 +41,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-def load_config_or_exit(path: Path, ministries_path: Path | None = None) -> Config:
+def load_config_or_exit(
+    path: Path, ministries_path: Path | None = None, directory: Directory | None = None
+) -> Config:
     """Load and validate the configuration; on any problem print them all and exit 2 before touching anything."""
     from crawler.config import ConfigError, load_config
 
     try:
-        return load_config(path, ministries_path)
+        return load_config(path, ministries_path, directory)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -67,6 +70,28 @@ def load_config_or_warn(path: Path) -> tuple[Config | None, str | None]:
         return None, f"configuration {path} not found: accounts absent from the index cannot be explained"
     except ConfigError as exc:
         return None, f"configuration {path} has {len(exc.problems)} problems (codeindex config check): ignored"
+
+
+def stored_directory(db_url: str) -> Directory | None:
+    """The official directory stored in the index, if the index exists and one was loaded (never creates it)."""
+    from sqlalchemy.engine import make_url
+
+    from index.db import IndexDatabaseError, normalise_url, open_index, transaction
+    from index.directory import load_directory
+
+    try:
+        url = make_url(normalise_url(db_url))
+        if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+            return None
+        engine = open_index(db_url)
+    except (IndexDatabaseError, ValueError, ImportError) as exc:
+        click.echo(f"codeindex: warning: the index cannot be read ({exc}): no stored directory", err=True)
+        return None
+    try:
+        with transaction(engine) as session:
+            return load_directory(session)
+    finally:
+        engine.dispose()
 
 
 def open_index_or_exit(db_url: str) -> Engine:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import DEFAULT_CONFIG, load_config_or_exit
+from crawler.cli.common import DEFAULT_CONFIG, load_config_or_exit, stored_directory
 
 if TYPE_CHECKING:
     from crawler.config import Config
@@ -29,7 +29,11 @@ def _config_path(ctx: click.Context, file: Path | None) -> Path:
 
 
 def _load(ctx: click.Context, file: Path | None, ministries_path: Path | None) -> Config:
-    return load_config_or_exit(_config_path(ctx, file), ministries_path)
+    """The configuration, its ministries resolved through the directory stored in the index (--db) if any, else
+    through the excerpt shipped beside it."""
+    db_url = getattr(ctx.find_root().obj, "db_url", None)
+    directory = stored_directory(db_url) if db_url else None
+    return load_config_or_exit(_config_path(ctx, file), ministries_path, directory)
 
 
 @click.group("config")
@@ -72,6 +76,7 @@ def show(ctx: click.Context, file: Path | None, ministries_path: Path | None, as
                 "name": owner.name if owner else None,
                 "pso_id": item.pso_id,
                 "ministry": item.ministry,
+                "organisation": item.organisation,
                 "ignored_since": item.ignored_since.isoformat() if item.ignored_since else None,
                 "ignored": item.is_ignored(today),
                 "api_url": forge.api_url,

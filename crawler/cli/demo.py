@@ -68,10 +68,12 @@ def demo_command(ctx: Context, out_dir: Path, scale: int) -> None:
     """Offline demo: simulate the forges with the real 2021 code.gouv.fr data, crawl them, export.
 
     Needs no token and no network. It writes the index given by --db (default ./codeindex.sqlite), so that
-    `codeindex status`, `check` and `runs` can be tried on it afterwards.
+    `codeindex status`, `check` and `runs` can be tried on it afterwards. The demo's accounts take the pso_ids the
+    real list (--config) gives the same account URLs, so they fall under their real ministries.
     """
     require_simforge()
-    from crawler.demo import run_demo
+    from crawler.demo import REAL_CONFIG, run_demo
 
     engine = open_index_or_exit(ctx.db_url)
-    run_demo(engine, out_dir, scale=scale, echo=click.echo)
+    real = ctx.config_path if Path(ctx.config_path).is_file() else REAL_CONFIG
+    run_demo(engine, out_dir, scale=scale, echo=click.echo, real_config=Path(real))

@@ -15,19 +15,23 @@ from crawler.cli.common import Context, load_config_or_exit, open_index_or_exit,
 @click.option("--list", "list_only", is_flag=True, help="Print the jobs the configuration defines and exit.")
 @pass_ctx
 def schedule_command(ctx: Context, out_dir: Path, list_only: bool) -> None:
-    """Run crawls on a schedule until SIGTERM / Ctrl-C (default: every account every 6 hours, export after).
+    """Run crawls on a schedule until SIGTERM / Ctrl-C (default: every account every 6 hours, export after), and
+    reload the official directory (default: weekly).
 
     The schedule comes from the configuration's `schedule:` section (docs/configuration.md). Jobs and their next
     run times are stored in the index database, so a restart keeps them. On SIGTERM the account in progress
     finishes or is rolled back whole, the run is recorded as interrupted, and the process exits 0.
     """
-    from crawler.scheduler import job_specs, run_forever
+    from crawler.annuaire import DEFAULT_URL
+    from crawler.scheduler import ANNUAIRE_JOB, job_specs, run_forever
 
     config = load_config_or_exit(ctx.config_path)
     if list_only:
         for spec in job_specs(config):
             scope = ", ".join(spec.hosts) if spec.hosts else "every forge" + (
                 f" except {', '.join(spec.exclude)}" if spec.exclude else "")
+            if spec.id == ANNUAIRE_JOB:
+                scope = f"the official directory from {spec.source or DEFAULT_URL}"
             click.echo(f"{spec.id}: {spec.trigger} — {scope}")
         return
     open_index_or_exit(ctx.db_url)

@@ -25,7 +25,7 @@ from crawler.referencing import (
     parse_forge_url,
     unindexed,
 )
-from index.status.report import StatusData, document, is_pso_id, select_accounts
+from index.status.report import StatusData, document, is_pso_id, normalise, select_accounts
 
 
 def _kind(config: Any, host: str) -> str | None:
@@ -49,8 +49,25 @@ def _accounts_for_url(accounts: list[dict[str, Any]], host: str, path: str) -> l
     return [a for a in on_host if a["kind"] == "instance" or a["login"].lower() == host][:1]
 
 
-def status_report(data: StatusData, config: Any, target: str | None) -> tuple[dict[str, Any], int]:
-    """The status document for TARGET (or everything) and the exit code: 1 when nothing selected is listed."""
+def ministry_aliases(accounts: list[dict[str, Any]], config: Any, directory: Any = None) -> dict[str, str]:
+    """What names a ministry, normalised (index.status.report.normalise) → its name: the name itself, the pso_id
+    of its top node (ministries.yml) and that node's acronym in the official directory (`sigle`), when loaded."""
+    aliases = {normalise(a["ministry"]): a["ministry"] for a in accounts if a["ministry"]}
+    for pso_id, name in (config.ministries.items() if config is not None else ()):
+        aliases[normalise(name)] = name
+        aliases[pso_id.lower()] = name
+        service = directory.services.get(pso_id.lower()) if directory is not None else None
+        if service is not None and service.acronym:
+            aliases.setdefault(normalise(service.acronym), name)
+    return aliases
+
+
+def status_report(data: StatusData, config: Any, target: str | None,
+                  directory: Any = None) -> tuple[dict[str, Any], int]:
+    """The status document for TARGET (or everything) and the exit code: 1 when nothing selected is listed.
+
+    A ministry is named exactly by its name, its top node's pso_id or its acronym (`directory`: the official
+    directory stored in the index, for acronyms); any other text matches ministry names as a substring."""
     accounts = data.accounts
     extra: list[dict[str, Any]] = []
     if target is None or not target.strip():
@@ -70,6 +87,9 @@ def status_report(data: StatusData, config: Any, target: str | None) -> tuple[di
                       "label": "not in the index", "explanation": "not in the index, and the configuration could "
                       "not be read to say more", "proposed_yaml": None, "config_file": None, "after_line": None}]
         doc = document(data, selected, scope="account", value=url.url, unindexed=extra)
+    elif (ministry := ministry_aliases(accounts, config, directory).get(normalise(target))) is not None:
+        selected = [dict(a) for a in accounts if a["ministry"] == ministry]
+        doc = document(data, selected, scope="ministry", value=ministry)
     elif is_pso_id(target):
         selected = select_accounts(accounts, pso_id=target)
         doc = document(data, selected, scope="pso_id", value=target.lower())
@@ -250,9 +270,12 @@ def _emit(doc: dict[str, Any], as_json: bool, render: Any) -> None:
 def status_command(ctx: Any, target: str | None, as_json: bool) -> None:
     """Is an account listed, and if not, why (exit 1 when nothing of TARGET is listed).
 
-    TARGET is an account URL (https://github.com/etalab), a forge host, a pso_id, or a ministry name (any case,
-    accents optional, part of the name is enough). Without TARGET: a summary of every account.
+    TARGET is an account URL (https://github.com/etalab), a forge host, a pso_id, or a ministry: its name (any
+    case, accents optional, part of the name is enough), its acronym in the official directory, or its pso_id.
+    Without TARGET: a summary of every account.
     """
+    from index.db import transaction
+    from index.directory import load_directory
     from index.records import utcnow
     from index.status.report import load_status
 
@@ -261,8 +284,10 @@ def status_command(ctx: Any, target: str | None, as_json: bool) -> None:
         click.echo(f"codeindex: warning: {warning}", err=True)
     engine = open_index_or_exit(ctx.db_url)
     data = load_status(engine, now=utcnow())
+    with transaction(engine) as session:
+        directory = load_directory(session)
     try:
-        doc, code = status_report(data, config, target)
+        doc, code = status_report(data, config, target, directory)
     except URLProblem as exc:
         fail(str(exc))
         return

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from crawler.config.build import Builder, compose, load_ministries
 from crawler.config.checks import UNKNOWN_PSO_ID, ConfigError, Problem, Problems
+from crawler.config.ministries import (
+    EXCERPT_NAME,
+    MinistryReport,
+    apply_directory,
+    excerpt_beside,
+    ministry_report,
+)
 from crawler.config.model import (
     Config,
     ForgeConfig,
@@ -22,6 +29,9 @@ from crawler.config.model import (
     ScheduleConfig,
     default_api_url,
 )
+
+if TYPE_CHECKING:
+    from index.directory import Directory
 
 __all__ = [
     "Config",
@@ -32,6 +42,7 @@ __all__ = [
     "Problem",
     "ScheduleConfig",
     "UNKNOWN_PSO_ID",
+    "apply_directory",
     "default_api_url",
     "format_summary",
     "load_config",
@@ -39,10 +50,14 @@ __all__ = [
 ]
 
 
-def load_config(path: Path | str, ministries_path: Path | str | None = None) -> Config:
+def load_config(
+    path: Path | str, ministries_path: Path | str | None = None, directory: Directory | None = None
+) -> Config:
     """Read and validate the configuration; raise ConfigError listing every problem.
 
-    `ministries_path` defaults to ministries.yml beside the configuration file, when there is one.
+    `ministries_path` defaults to ministries.yml beside the configuration file, when there is one. Ministries are
+    resolved through `directory` (the official directory stored in the index), else through the excerpt shipped
+    beside the configuration (pso-ministry-excerpt.csv), else from the top nodes alone.
     """
     path = Path(path)
     problems = Problems(str(path))
@@ -64,7 +79,14 @@ def load_config(path: Path | str, ministries_path: Path | str | None = None) -> 
             ministry_problems.items, key=lambda p: p.line or 0
         )
         raise ConfigError(ordered)
-    return Config(path=path, forges=tuple(forges), schedule=schedule, ministries=ministries)
+    if directory is None:
+        try:
+            directory = excerpt_beside(path)
+        except (OSError, ValueError) as exc:
+            raise ConfigError([Problem(str(path.parent / EXCERPT_NAME), None, "(excerpt)", str(exc),
+                                       "the directory excerpt shipped with codeindex")]) from None
+    config = Config(path=path, forges=tuple(forges), schedule=schedule, ministries=ministries)
+    return apply_directory(config, directory)
 
 
 # ---------------------------------------------------------------------------------------------------- summary
@@ -92,6 +114,7 @@ class ConfigSummary(TypedDict):
     unknown_pso_id: int
     missing_pso_id: int
     without_ministry: int
+    ministries: MinistryReport
     schedule: ScheduleSummary
 
 
@@ -117,6 +140,7 @@ def summarize(config: Config, on: dt.date | None = None) -> ConfigSummary:
         "unknown_pso_id": sum(1 for u in units if u.pso_id == UNKNOWN_PSO_ID),
         "missing_pso_id": sum(1 for u in units if u.pso_id is None),
         "without_ministry": sum(1 for u in units if u.ministry is None),
+        "ministries": ministry_report(config),
         "schedule": {
             "interval_hours": config.schedule.interval_hours,
             "export_after": config.schedule.export_after,
@@ -138,7 +162,23 @@ def format_summary(summary: ConfigSummary) -> str:
             f"  pso_id unknown ({UNKNOWN_PSO_ID}): {summary['unknown_pso_id']} units; "
             f"missing: {summary['missing_pso_id']}",
             f"  without ministry: {summary['without_ministry']} of {summary['units']} units",
+            *_ministry_lines(summary["ministries"]),
             f"  schedule: every {sched['interval_hours']:g} h, export after: {'yes' if sched['export_after'] else 'no'}, "
             f"per-forge overrides: {sched['forge_overrides']}",
         ]
     )
+
+
+def _ministry_lines(report: MinistryReport) -> list[str]:
+    lines = [
+        f"  with a ministry: {report['with_ministry']} of {report['units']} units; through the directory "
+        f"({report['directory']}, {report['services']} bodies): {report['resolved_by_directory']} of the "
+        f"{report['with_real_pso_id']} units with a real pso_id",
+    ]
+    for label, ids in (("pso_ids unknown to the directory", report["unknown_pso_ids"]),
+                       ("pso_ids whose chain reaches no ministry", report["no_ministry_in_directory"])):
+        if ids:
+            units = sum(ids.values())
+            lines.append(f"  {label}: {len(ids)} ({units} units):")
+            lines += [f"    {pso_id} ({n} unit{'s' if n > 1 else ''})" for pso_id, n in ids.items()]
+    return lines

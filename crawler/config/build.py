@@ -29,6 +29,7 @@ from crawler.config.checks import (
     suggestion,
 )
 from crawler.config.model import (
+    ANNUAIRE_SCHEDULE_KEYS,
     DEFAULT_INTERVAL_HOURS,
     FORGE_KEYS,
     FORGE_SCHEDULE_KEYS,
@@ -38,6 +39,7 @@ from crawler.config.model import (
     OWNER_KEYS,
     RESERVED,
     SCHEDULE_KEYS,
+    AnnuaireSchedule,
     ForgeConfig,
     ForgeSchedule,
     OwnerConfig,
@@ -283,6 +285,7 @@ class Builder:
             owners=owners,
             pso_id=meta["pso_id"],
             ministry=forge_ministry,
+            ministry_override=meta["ministry"],
             ignored_since=meta["ignored_since"],
             floss_policy=meta["floss_policy"],
             ospo_url=meta["ospo_url"],
@@ -337,6 +340,7 @@ class Builder:
             name=meta["name"],
             pso_id=pso_id,
             ministry=ministry,
+            ministry_override=meta["ministry"],
             ignored_since=min(dates, default=None),
             floss_policy=meta["floss_policy"] or forge_meta["floss_policy"],
             ospo_url=meta["ospo_url"] or forge_meta["ospo_url"],
@@ -372,7 +376,38 @@ class Builder:
             else:
                 for host, key_node, value in _pairs(forges_node, (*path, "forges"), self.p):
                     overrides.extend(self._forge_schedule(host, key_node, value, hosts))
-        return ScheduleConfig(interval_hours=interval, export_after=export_after, forges=tuple(overrides))
+        annuaire: AnnuaireSchedule | None = AnnuaireSchedule()
+        if "annuaire" in fields:
+            annuaire = self._annuaire_schedule(fields["annuaire"][1])
+        return ScheduleConfig(interval_hours=interval, export_after=export_after, forges=tuple(overrides),
+                              annuaire=annuaire)
+
+    def _annuaire_schedule(self, node: yaml.Node) -> AnnuaireSchedule | None:
+        """`annuaire: false`, or {cron: ...} / {interval_hours: N}, optionally with `source: URL_OR_PATH`."""
+        where = ("schedule", "annuaire")
+        expected = "false, or a mapping with one of cron or interval_hours, and optionally source"
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":bool"):
+            return AnnuaireSchedule() if node.value.lower() in ("true", "yes", "on", "y") else None
+        if not isinstance(node, yaml.MappingNode):
+            self.p.add(node, where, describe(node), expected)
+            return AnnuaireSchedule()
+        fields = self._fields(node, where, ANNUAIRE_SCHEDULE_KEYS)
+        if "cron" in fields and "interval_hours" in fields:
+            self.p.add(node, where, "both cron and interval_hours", "at most one of them")
+        cron = None
+        hours: float | None = AnnuaireSchedule().interval_hours
+        if "cron" in fields:
+            cron_node = fields["cron"][1]
+            cron = _text(cron_node, (*where, "cron"), self.p, "a cron expression such as '0 3 * * 1'")
+            if cron is not None and (problem := check_cron(cron)):
+                self.p.add(cron_node, (*where, "cron"), describe(cron_node), problem)
+            hours = None
+        elif "interval_hours" in fields:
+            hours = self._hours(fields["interval_hours"][1], (*where, "interval_hours")) or hours
+        source = None
+        if "source" in fields:
+            source = _text(fields["source"][1], (*where, "source"), self.p, "a URL or a file path")
+        return AnnuaireSchedule(cron=cron, interval_hours=hours, source=source)
 
     def _forge_schedule(
         self, host: str, key_node: yaml.Node, node: yaml.Node, hosts: list[str]

@@ -6,15 +6,21 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from index.directory import Directory
 
 KINDS = ("github", "gitlab", "gitea", "gogs", "forgejo", "sourcehut", "bitbucket")
 META_KEYS = ("pso_id", "ignored_since", "floss_policy", "ospo_url", "ministry")
 FORGE_KEYS = ("forge", "owners", "api_url", "token_env", *META_KEYS)
 OWNER_KEYS = ("name", *META_KEYS)
-SCHEDULE_KEYS = ("interval_hours", "export_after", "forges")
+SCHEDULE_KEYS = ("interval_hours", "export_after", "forges", "annuaire")
+ANNUAIRE_SCHEDULE_KEYS = ("cron", "interval_hours", "source")
 FORGE_SCHEDULE_KEYS = ("cron", "interval_hours")
 RESERVED = ("schedule",)
 DEFAULT_INTERVAL_HOURS = 6.0
+DEFAULT_ANNUAIRE_INTERVAL_HOURS = 168.0  # DILA publishes the directory daily; ministries change rarely: weekly
 # shared public forges that must be listed by account: crawling them whole would index the world
 NEVER_WHOLE = frozenset({"github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "git.sr.ht"})
 
@@ -43,6 +49,8 @@ class OwnerConfig:
     floss_policy: str | None
     ospo_url: str | None
     line: int
+    ministry_override: str | None = None  # the `ministry:` key itself, which wins over the directory
+    organisation: str | None = None  # the body's name in the official directory (of its own-or-inherited pso_id)
 
     def is_ignored(self, when: dt.date | dt.datetime) -> bool:
         """No longer crawled nor exported from `ignored_since` on (code.gouv.fr's filter runs it backwards)."""
@@ -62,6 +70,8 @@ class ForgeConfig:
     floss_policy: str | None
     ospo_url: str | None
     line: int
+    ministry_override: str | None = None
+    organisation: str | None = None
 
     @property
     def whole_forge(self) -> bool:
@@ -86,12 +96,22 @@ class ForgeSchedule:
 
 
 @dataclass(frozen=True)
+class AnnuaireSchedule:
+    """When `codeindex schedule` reloads the official directory: a cron or an interval, from `source`."""
+
+    cron: str | None = None
+    interval_hours: float | None = DEFAULT_ANNUAIRE_INTERVAL_HOURS
+    source: str | None = None  # a URL or a file; None: DILA's official download address
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     """When the scheduler runs crawls: a default interval, and per-forge cron or interval overrides."""
 
     interval_hours: float = DEFAULT_INTERVAL_HOURS
     export_after: bool = True
     forges: tuple[ForgeSchedule, ...] = ()
+    annuaire: AnnuaireSchedule | None = field(default_factory=AnnuaireSchedule)  # None: `annuaire: false`
 
     def for_forge(self, host: str) -> ForgeSchedule:
         override = next((f for f in self.forges if f.host == host), None)
@@ -104,6 +124,7 @@ class Config:
     forges: tuple[ForgeConfig, ...]
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     ministries: dict[str, str] = field(default_factory=dict, hash=False)
+    directory: Directory | None = field(default=None, hash=False, compare=False)  # what resolved the ministries
 
     def forge(self, host: str) -> ForgeConfig:
         for forge in self.forges:

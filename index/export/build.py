@@ -46,7 +46,9 @@ from index.export.rows import (
 )
 from index.export.status_job import CHILD_FROM_REPOSITORIES, StatusJob, write_status
 from index.export.writer import ExportedFile, ExportWriter
+from index.history import HistoryDay, history_document, read_ministry_history
 from index.queries import ExportedAccount, ExportedRepository, ReadModel, read_model
+from index.status.report import ministry_slugs
 
 SCHEMA_VERSION = "1.0"
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -122,9 +124,9 @@ def write_repository_files(writer: ExportWriter, order: ExportOrder, head: dict[
 
 def write_summary_files(
     writer: ExportWriter, model: ReadModel, order: ExportOrder, head: dict[str, str],
-    ministry_ids: Mapping[str, str] | None = None,
+    ministry_ids: Mapping[str, str] | None = None, history: Mapping[str | None, list[HistoryDay]] | None = None,
 ) -> None:
-    """organisations, ministries, stats and the schemas."""
+    """organisations, ministries, stats (and stats/ministries/, each ministry's progress) and the schemas."""
     account_rows = [account_json(a, order.by_account.get(a.id, [])) for a in order.accounts]
     writer.write("organisations.json", json_document_chunks({**head, "organisations": account_rows}),
                  len(account_rows), twin=True)
@@ -133,13 +135,17 @@ def write_summary_files(
     ministries = ministries_json(order.accounts, order.by_account, ministry_ids or {})
     writer.write("ministries.json", json_pretty({**head, "ministries": ministries}), len(ministries), twin=True)
     writer.write("stats.json", json_pretty({**head, **stats_json(model, order.repos, order.by_account)}), twin=True)
+    for name, file_slug in ministry_slugs(history or {}).items():
+        pso_id = (ministry_ids or {}).get(name) if name is not None else None
+        document = history_document(name, (history or {})[name], pso_id, file_slug)
+        writer.write(f"stats/ministries/{file_slug}.json", json_pretty({**head, **document}), twin=True)
     for schema in sorted(SCHEMAS.glob("*.schema.json")):
         writer.write(f"schemas/{schema.name}", schema.read_bytes())
 
 
 def write_files(
     writer: ExportWriter, model: ReadModel, generated_at: str, ministry_ids: Mapping[str, str] | None = None,
-    *, fork: bool = False,
+    *, fork: bool = False, history: Mapping[str | None, list[HistoryDay]] | None = None,
 ) -> ForkedFiles | None:
     """Every exported file, written as it is produced. With `fork`, a forked copy of this process writes
     repositories.json and its CSV (in one pass: each row built once) while this one writes the code.gouv.fr and
@@ -156,7 +162,7 @@ def write_files(
         if forked is None:
             write_repository_files(writer, order, head)
         write_codegouvfr_files(writer, "codegouvfr", order.repos, order.accounts, order.by_account)
-        write_summary_files(writer, model, order, head, ministry_ids)
+        write_summary_files(writer, model, order, head, ministry_ids, history)
     except BaseException:
         if forked is not None:
             forked.abandon()
@@ -194,12 +200,13 @@ def export_index(
         try:
             try:
                 model = read_model(engine, now.astimezone(dt.UTC).date())
+                history = read_ministry_history(engine, now.astimezone(dt.UTC).date())
             except SQLAlchemyError as exc:
                 raise IndexDatabaseError(f"cannot read the index: {str(exc).splitlines()[0]}") from exc
             counts = (len(model.repositories), len(model.accounts))
             split = counts[0] >= CHILD_FROM_REPOSITORIES if fork is None else fork
             with AtomicFileSet() as file_set, ExportWriter(file_set, out_dir, gzip=gzip) as writer:
-                forked = write_files(writer, model, generated_at, ministry_ids, fork=split)
+                forked = write_files(writer, model, generated_at, ministry_ids, fork=split, history=history)
                 del model
                 if forked is not None:
                     forked.collect(file_set, writer)  # its failure fails the export: the set discards everything

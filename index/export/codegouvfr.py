@@ -97,7 +97,7 @@ def organisation_entry(account: ExportedAccount, repositories_count: int) -> dic
         "name": _s(account.name or account.config_name),
         "ospo_url": _s(account.ospo_url),
         "forge": account.forge.host,
-        "organization": _s(account.config_name),
+        "organization": _s(account.organisation_name),
         "repositories_count": repositories_count,
         "followers": _s(account.followers),
     }

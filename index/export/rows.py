@@ -75,6 +75,7 @@ def repository_json(repo: ExportedRepository) -> dict[str, Any]:
         "ministry": account.ministry,
         "name": repo.name,
         "open_issues": repo.open_issues,
+        "organisation": account.organisation_name,
         "owner": {"kind": account.kind, "login": account.login, "url": account.url},
         "owner_path": repo.owner_path,
         "parent_url": repo.parent_url,
@@ -100,7 +101,7 @@ REPOSITORY_CSV_COLUMNS = (
     "template", "empty", "license", "activity_commits_365d", "activity_contributors_365d",
     "activity_releases_count", "activity_latest_release_at", "files_readme", "files_license",
     "files_contributing", "files_changelog", "files_publiccode", *(f"publiccode_{k}" for k in PUBLICCODE_KEYS),
-    "score", "first_seen", "last_seen", "signals_at", "previous_full_names", "ministry", "pso_id",
+    "score", "first_seen", "last_seen", "signals_at", "previous_full_names", "ministry", "organisation", "pso_id",
     "trend_30d_since", "trend_30d_stars", "trend_30d_forks", "trend_30d_commits_365d",
 )
 
@@ -119,7 +120,7 @@ def account_json(account: ExportedAccount, repos: list[ExportedRepository]) -> d
         "login": account.login,
         "kind": account.kind,
         "name": blank_to_none(account.name),
-        "organisation": blank_to_none(account.config_name),
+        "organisation": account.organisation_name,
         "description": blank_to_none(account.description),
         "html_url": account.url,
         "avatar_url": account.avatar_url,

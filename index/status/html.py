@@ -19,6 +19,8 @@ from sqlalchemy import Engine
 
 from index.export.atomic import AtomicFileSet
 from index.export.format import EncodedJSON, json_document_chunks, json_shares_bytes
+from index.status.chart import STYLE as CHART_STYLE
+from index.status.chart import progress_section
 from index.status.report import LABELS, Reason, StatusData, document, load_status, ministries
 
 STYLE = """
@@ -29,7 +31,7 @@ text-align:left;vertical-align:top}th{background:#eef}td.n{text-align:right;font
 .no{color:#b00020;font-weight:600}.yes{color:#18753c;font-weight:600}.why{max-width:32rem}
 .muted{color:#666}.box{display:flex;gap:1rem;flex-wrap:wrap}.box div{border:1px solid #ccc;padding:.5rem 1rem}
 code{background:#f4f4f4;padding:0 .2rem}
-"""
+""" + CHART_STYLE
 
 
 _ESCAPED = re.compile("[&<>\"']")  # what html.escape(quote=True) replaces
@@ -186,7 +188,8 @@ def _account_section(entry: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def render_ministry(doc: dict[str, Any], ministry: dict[str, Any]) -> str:
+def render_ministry(doc: dict[str, Any], ministry: dict[str, Any],
+                    history: list[dict[str, Any]] | None = None) -> str:
     rows = [
         [local(f"#{a['status_file']}", f"{a['forge']}/{a['login']}"), h(a["kind"]), _listed(a["listed"]),
          f'<div class="why">{_why(a)}</div>',
@@ -199,6 +202,7 @@ def render_ministry(doc: dict[str, Any], ministry: dict[str, Any]) -> str:
         '<p><a href="../index.html">← all ministries</a></p>',
         f"<h1>{h(name)}</h1>",
         _summary(ministry_summary(ministry)),
+        progress_section(history or [], name, ministry["slug"]),
         "<h2>Accounts</h2>",
         _table(["account", "kind", "listed", "why not referenced", "exported / seen", "SPDX licence",
                 "valid publiccode.yml", "crawl"], rows),
@@ -235,7 +239,8 @@ def iter_files(data: StatusData) -> Iterator[tuple[str, bytes | Iterator[bytes]]
         members = [a for a in data.accounts if a["ministry"] == ministry["name"]]
         doc = document(data, members, scope="ministry", value=ministry["name"])
         doc["ministries"] = [ministry]  # the slug chosen among all ministries
-        html = render_ministry(doc, ministry).encode("utf-8")
+        history = [dict(day) for day in data.history.get(ministry["name"], [])]
+        html = render_ministry(doc, ministry, history).encode("utf-8")
         doc["accounts"] = [encoded[id(a)] for a in members]
         yield ministry["file"], json_document_chunks(doc)
         yield ministry["page"], html

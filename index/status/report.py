@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.orm import Session
 
 from index.export.format import iso
+from index.history import HistoryDay, ministry_history
 from index.models import Account, AccountOutcome, Forge, Repository
 from index.queries import decoder, driver_rows, known_pso, published, published_filters, snapshot
 
@@ -128,6 +129,7 @@ class StatusData:
     generated_at: str
     day: dt.date
     accounts: list[dict[str, Any]]
+    history: Mapping[str | None, list[HistoryDay]] = field(default_factory=dict)  # per ministry (index.history)
 
 
 def load_status(engine: Engine, *, now: dt.datetime) -> StatusData:
@@ -136,9 +138,10 @@ def load_status(engine: Engine, *, now: dt.datetime) -> StatusData:
     day = now.astimezone(dt.UTC).date()
     with snapshot(engine) as connection:
         accounts = _read_accounts(connection, day)
+        history = ministry_history(connection, day)
     generated_at = iso(now)
     assert generated_at is not None
-    return StatusData(generated_at, day, accounts)
+    return StatusData(generated_at, day, accounts, history)
 
 
 class StatusRepository(NamedTuple):
@@ -417,18 +420,27 @@ def _totals(accounts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def ministries(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per ministry (and one, name null, for accounts without); slugs unique."""
-    groups: dict[str | None, list[dict[str, Any]]] = {}
-    for entry in accounts:
-        groups.setdefault(entry["ministry"], []).append(entry)
-    out, used = [], set()
-    for name in sorted(groups, key=lambda n: (n is None, normalise(n or ""))):
+def ministry_slugs(names: Iterable[str | None]) -> dict[str | None, str]:
+    """Each ministry's file name (status pages, stats/ministries/), unique, in the order the report lists them."""
+    used: set[str] = set()
+    slugs: dict[str | None, str] = {}
+    for name in sorted(set(names), key=lambda n: (n is None, normalise(n or ""))):
         base = slug(name)
         chosen, n = base, 2
         while chosen in used:
             chosen, n = f"{base}-{n}", n + 1
         used.add(chosen)
+        slugs[name] = chosen
+    return slugs
+
+
+def ministries(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per ministry (and one, name null, for accounts without); slugs unique."""
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for entry in accounts:
+        groups.setdefault(entry["ministry"], []).append(entry)
+    out = []
+    for name, chosen in ministry_slugs(groups).items():
         out.append({"name": name, "slug": chosen, "file": f"ministries/{chosen}.json",
                     "page": f"ministries/{chosen}.html", **_totals(groups[name])})
     return out

@@ -18,21 +18,11 @@ import pytest
 
 from index.db import open_index
 from index.status.html import write_status
-from tests.browser.cdp import Browser, find_chromium
+from tests.browser.cdp import Browser
 from tests.index.test_status_scenario import NOW, build_scenario
 from tests.support import LoopbackServer
 
 pytestmark = pytest.mark.slow  # a real chromium
-
-
-@pytest.fixture
-def chromium():
-    binary = find_chromium()
-    if binary is None:
-        if os.environ.get("CODEINDEX_REQUIRE_BROWSER") == "1":
-            pytest.fail("CODEINDEX_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)")
-        pytest.skip("no chromium on PATH (set CODEINDEX_REQUIRE_BROWSER=1 to make this a failure)")
-    return binary
 
 
 @pytest.fixture

@@ -415,7 +415,7 @@ def test_cli_show(valid):
     assert len(rows) == len(list(valid.accounts())) == 14
     assert rows[0] == {
         "host": "github.com", "kind": "github", "login": "etalab", "name": "Département Etalab",
-        "pso_id": "db2b74d4-4dbc-4d7d-ba1b-5762e2cb06b8", "ministry": "Premier ministre",
+        "pso_id": "db2b74d4-4dbc-4d7d-ba1b-5762e2cb06b8", "ministry": "Premier ministre", "organisation": None,
         "ignored_since": None, "ignored": False, "api_url": "https://api.github.com",
     }  # fmt: skip
     table = runner.invoke(config_group, ["show", str(FIXTURES / "valid.yml")]).output.splitlines()

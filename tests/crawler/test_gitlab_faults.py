@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
+from click.testing import CliRunner
 
+from crawler.cli import main
 from crawler.config import load_config
 from crawler.forges.base import KnownState
 from crawler.forges.gitlab import graphql
@@ -185,3 +188,22 @@ def test_no_graphql_probe_result_is_shared_by_the_accounts_of_one_instance():
         stats = forge.stats()[HOST]
     assert first.status is second.status is OutcomeStatus.OK
     assert stats["status_404"] == 1  # one probe for the instance, then REST for both
+
+
+@pytest.mark.slow  # the CLI's real clock waits out the retries' backoff
+def test_crawl_json_and_exit_status_three_when_details_are_stale(tmp_path):
+    world = varied_world()
+    db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    with running(world) as forge:
+        config = write_config(tmp_path, [f"{HOST}:", "  forge: gitlab", f"  api_url: {forge.api_url(HOST)}",
+                                         "  owners:", "    g:"])
+        forge.faults.append(Fault("503", path_contains="/repository/commits"))
+        graphql.forget_probes()
+        stale = CliRunner().invoke(main, ["--db", db, "--config", str(config), "crawl", "--json"])
+        forge.faults.clear()
+        graphql.forget_probes()
+        fine = CliRunner().invoke(main, ["--db", db, "--config", str(config), "crawl", "--json"])
+    summary = json.loads(stale.stdout)
+    assert stale.exit_code == 3 and summary["status"] == "partial" and summary["stale_repositories"] >= 1
+    assert summary["accounts_ok"] == 1 and "keep older details" in summary["failures"][0]
+    assert fine.exit_code == 0 and json.loads(fine.stdout)["stale_repositories"] == 0

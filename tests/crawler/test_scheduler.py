@@ -35,7 +35,8 @@ def test_job_specs_from_configuration(tmp_path, simforge):
     path.write_text("github.com:\n  forge: github\n  owners:\n    etalab:\n"
                     + CONFIG.format(api=simforge.api_url("gitlab.example.org")))
     specs = {s.id: s for s in job_specs(load_config(path))}
-    assert set(specs) == {"crawl-default", "crawl-github.com"}
+    assert set(specs) == {"crawl-default", "crawl-github.com", "annuaire-update"}
+    assert specs["annuaire-update"].interval.days == 7 and specs["annuaire-update"].source is None
     assert specs["crawl-default"].exclude == ("github.com",)
     assert "cron" in str(specs["crawl-github.com"].trigger)
 
@@ -51,7 +52,7 @@ def test_two_intervals_restart_no_overlap(tmp_path, simforge):
 
     scheduler, specs = build_scheduler(db_url, config, tmp_path / "export")
     report = start(scheduler, specs, db_url, path, tmp_path / "export")
-    assert report == ["crawl-default: added (interval[0:00:01])"]
+    assert report == ["crawl-default: added (interval[0:00:01])", "annuaire-update: added (interval[7 days, 0:00:00])"]
     assert wait_until(lambda: len([r for r in _runs(engine) if r.status != "running"]) >= 2)
     stored_next = scheduler.get_job("crawl-default").next_run_time
     scheduler.shutdown(wait=True)
@@ -125,3 +126,37 @@ def test_sigterm_stops_cleanly_and_records_interrupted_run(tmp_path):
     assert runs[-1].status == "interrupted", output.decode()
     assert runs[-1].accounts_ok >= 1 and runs[-1].accounts_ok < 3
     assert b"scheduler stopped" in output
+
+
+def test_annuaire_schedule_from_configuration(tmp_path):
+    from crawler.config import ConfigError
+
+    base = "g.example.org:\n  forge: gogs\nschedule:\n  annuaire: "
+    path = tmp_path / "organisations.yml"
+    path.write_text(base + "{cron: \"0 3 * * 1\", source: /srv/dila.zip}\n")
+    specs = {s.id: s for s in job_specs(load_config(path))}
+    assert "cron" in str(specs["annuaire-update"].trigger) and specs["annuaire-update"].source == "/srv/dila.zip"
+    path.write_text(base + "false\n")
+    assert "annuaire-update" not in {s.id for s in job_specs(load_config(path))}
+    path.write_text(base + "{interval_hours: 24}\n")
+    assert {s.id: s for s in job_specs(load_config(path))}["annuaire-update"].interval.days == 1
+    path.write_text(base + "{cron: \"0 3 * * 1\", interval_hours: 24, sorce: x}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert "at most one of them" in str(error.value) and "did you mean `source`?" in str(error.value)
+
+
+def test_scheduled_annuaire_update_keeps_the_directory_on_a_bad_file(tmp_path, caplog):
+    from crawler.scheduler import scheduled_annuaire_update
+    from index.directory import load_directory
+    from tests.annuaire_support import FIXTURE
+
+    db_url = f"sqlite:///{tmp_path / 'index.sqlite'}"
+    config = tmp_path / "missing.yml"
+    scheduled_annuaire_update(db_url, str(config), str(FIXTURE))
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip")
+    scheduled_annuaire_update(db_url, str(config), str(bad))
+    assert "the stored directory is kept" in caplog.text
+    with transaction(open_index(db_url)) as session:
+        assert len(load_directory(session)) == 18

@@ -266,3 +266,27 @@ def test_forge_text_cannot_drive_the_terminal(env):
 def test_status_usage_error_exit_2(env):
     result = CliRunner().invoke(status_command, ["https://github.com/"], obj=env)
     assert result.exit_code == 2 and "names a forge, not an account" in result.output
+
+
+EDUCATION = "Ministère de l'Éducation nationale et de la Jeunesse"
+EDUCATION_LOGINS = {"someuser", "old-org", "newbie", "dinum/sub", "git.down.example.org"}
+
+
+@pytest.mark.parametrize("target", [EDUCATION, "menj", "3ed2f725-e077-4973-a531-498e13fc7861",
+                                    "3ED2F725-E077-4973-A531-498E13FC7861"])
+def test_status_names_a_ministry_by_name_acronym_or_id(env, tmp_path, target):
+    from crawler.annuaire import update_directory
+    from index.db import open_index
+    from tests.annuaire_support import roae_service, roae_zip
+    from tests.support import ROOT
+
+    shutil.copy(ROOT / "config" / "ministries.yml", tmp_path / "ministries.yml")
+    directory = tmp_path / "dila.zip"
+    directory.write_bytes(roae_zip([roae_service("3ed2f725-e077-4973-a531-498e13fc7861", EDUCATION, sigle="MENJ")]))
+    engine = open_index(env.db_url)
+    update_directory(engine, str(directory))
+    engine.dispose()
+    code, doc = run_json(env, status_command, target)
+    assert doc["scope"] == {"kind": "ministry", "value": EDUCATION}
+    assert {a["login"] for a in doc["accounts"]} == EDUCATION_LOGINS
+    assert {a["ministry"] for a in doc["accounts"]} == {EDUCATION}

@@ -34,6 +34,13 @@ def repo(forge_id: int, name: str, owner: str = "etalab", host: str = "github.co
     return RepositoryRecord(**defaults)
 
 
+def signals(commits: int, publiccode: bool) -> RepositorySignals:
+    """Signals with `commits` in the last 365 days and a publiccode.yml or not (the rest fixed)."""
+    return RepositorySignals(commits_365d=commits, contributors_365d=1, last_commit_at=T0, releases_count=0,
+                             latest_release_at=None, has_readme=True, has_license=True, has_contributing=False,
+                             has_changelog=False, has_publiccode=publiccode)
+
+
 def crawl(login: str, repos=(), status=OutcomeStatus.OK, complete=True, host="github.com", **kw) -> AccountCrawl:
     account = AccountRecord(login=login, kind=AccountKind.ORGANIZATION, html_url=f"https://{host}/{login}",
                             name=login.title(), description="An account")
