@@ -138,7 +138,29 @@ def test_a_detail_that_keeps_failing_is_stale_kept_and_fetched_first_next_time(t
     healed = repositories_by(engine)["g/p00001"]
     assert summary.status == "ok" and summary.stale_repositories == 0 and healed.stale_details is None
     assert healed.commits_365d == before["g/p00001"].commits_365d + 1
-    assert sent["requests"] == 1 + 1 + 1 + 1  # probe, group, listing page, the stale project's commits
+    # the group, one listing page, the stale project's commits: no probe, the index remembers what GitLab supports
+    assert sent["requests"] == 1 + 1 + 1
+
+
+def test_what_an_instance_supports_is_remembered_a_week_and_asked_again_when_it_changed():
+    world = world_with({"g": 3})
+    day = dt.timedelta(days=1)
+    with running(world) as forge:
+        first = crawl(forge)
+        memo = {v.key: v for v in first.validators}
+        assert graphql.CAPABILITIES_KEY in memo
+        graphql.forget_probes()
+        forge.reset_stats()
+        GitLabAdapter(clock=FakeClock(NOW + 6 * day)).crawl(target(forge, "g"), KnownState(validators=memo))
+        assert forge.stats()[HOST]["graphql_queries"] == 1  # the listing: no probe within the week
+        forge.reset_stats()
+        GitLabAdapter(clock=FakeClock(NOW + 8 * day)).crawl(target(forge, "g"), KnownState(validators=memo))
+        assert forge.stats()[HOST]["graphql_queries"] == 2  # asked again after a week
+    with running(world, gitlab_graphql="none") as forge:  # GraphQL switched off since the memo was written
+        graphql.forget_probes()
+        result = GitLabAdapter(clock=FakeClock(NOW)).crawl(target(forge, "g"), KnownState(validators=memo))
+    assert result.status is OutcomeStatus.OK and len(result.repositories) == 3
+    assert '"graphql": false' in {v.key: v for v in result.validators}[graphql.CAPABILITIES_KEY].memo
 
 
 def test_a_first_crawl_leaves_a_failed_detail_unknown_never_wrong():

@@ -128,18 +128,19 @@ class GitLabCrawl(AccountCrawler):
     # the one loop ----------------------------------------------------------------------------------------------
     def run(self) -> None:
         http = self.https.get()
-        caps = graphql.probe(http) if self.adapter.graphql != "never" else None
+        caps = self._capabilities(http)
         scope, path, belongs = self._open(http)
         nodes: dict[int, Mapping[str, Any]] = {}
         if caps is not None:
-            for page in graphql.pages(http, scope, path, caps, self.adapter.per_page):
-                for node in page:
-                    record = node_to_record(node, self.host_url)
-                    if record.forge_id in self.records or (scope == "instance" and record.visibility.value != "public"):
-                        continue
-                    nodes[record.forge_id] = node
-                    self.records[record.forge_id] = replace(record, stale=ALL)  # until its details are read
-        else:
+            try:
+                self._graphql_listing(http, scope, path, caps, nodes)
+            except (graphql.GraphQLRefused, HttpStatusError) as exc:
+                if nodes or (isinstance(exc, HttpStatusError) and exc.status not in (400, 404, 405)):
+                    raise
+                caps = self._capabilities(http, fresh=True)  # the instance changed since it was asked
+                if caps is not None:
+                    self._graphql_listing(http, scope, path, caps, nodes)
+        if caps is None:
             for data in self._rest_listing(http, scope, path):
                 if belongs(data) and int(data["id"]) not in self.records:
                     self.records[int(data["id"])] = replace(project_to_record(data), stale=ALL)
@@ -147,6 +148,23 @@ class GitLabCrawl(AccountCrawler):
                         self.surely_empty.add(int(data["id"]))
         self.complete = True
         self._details(caps, nodes)
+
+    def _capabilities(self, http: ForgeHttp, *, fresh: bool = False) -> graphql.Capabilities | None:
+        if self.adapter.graphql == "never":
+            return None
+        caps, memo = graphql.capabilities(http, self.known.validators, self.clock.now(), fresh=fresh)
+        self.validators[memo.key] = memo
+        return caps
+
+    def _graphql_listing(self, http: ForgeHttp, scope: str, path: str | None, caps: graphql.Capabilities,
+                         nodes: dict[int, Mapping[str, Any]]) -> None:
+        for page in graphql.pages(http, scope, path, caps, self.adapter.per_page):
+            for node in page:
+                record = node_to_record(node, self.host_url)
+                if record.forge_id in self.records or (scope == "instance" and record.visibility.value != "public"):
+                    continue
+                nodes[record.forge_id] = node
+                self.records[record.forge_id] = replace(record, stale=ALL)  # until its details are read
 
     def _open(self, http: ForgeHttp) -> tuple[str, str | None, Callable[[Mapping[str, Any]], bool]]:
         """The account record, and how to list it: ("group" | "namespace" | "instance", path, belongs-here)."""

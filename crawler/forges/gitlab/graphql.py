@@ -11,16 +11,21 @@ very old GitLab) means REST only.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from crawler.forges.base import ForgeError
 from crawler.forges.http import ForgeHttp, HttpStatusError
+from index.records import HttpValidator
 
 PAGE_SIZE = 100
 PROBE = '{ __type(name: "Project") { fields { name } } }'
+CAPABILITIES_KEY = "gitlab:graphql-capabilities"  # stored with the forge's HTTP validators, as a memo
+CAPABILITIES_TTL = dt.timedelta(days=7)  # an instance may be upgraded: ask again weekly
 TIMED_OUT = "timed out"
 
 
@@ -64,10 +69,36 @@ def probe(http: ForgeHttp) -> Capabilities | None:
     return found
 
 
-def forget_probes() -> None:
-    """Forget what instances said (tests that change an instance's version in place)."""
+def capabilities(http: ForgeHttp, validators: Mapping[str, HttpValidator], now: dt.datetime,
+                 *, fresh: bool = False) -> tuple[Capabilities | None, HttpValidator]:
+    """What the instance supports, from the index's memo when it is less than a week old (a re-crawl then sends
+    no probe at all), else asked (`probe`); the memo to store comes back with it. `fresh` asks whatever the memo
+    says (a query the instance refused)."""
+    stored = validators.get(CAPABILITIES_KEY)
+    if stored is not None and stored.memo and not fresh:
+        try:
+            memo = json.loads(stored.memo)
+            probed = dt.date.fromisoformat(memo["probed"])
+            if now.date() - probed < CAPABILITIES_TTL:
+                found = Capabilities(bool(memo["languages"]), bool(memo["is_forked"])) if memo["graphql"] else None
+                return found, stored
+        except (ValueError, KeyError, TypeError):
+            pass  # an unreadable memo is asked again
+    if fresh:
+        forget_probes(http)
+    found = probe(http)
+    memo = {"graphql": found is not None, "languages": bool(found and found.languages),
+            "is_forked": bool(found and found.is_forked), "probed": now.date().isoformat()}
+    return found, HttpValidator(CAPABILITIES_KEY, memo=json.dumps(memo, sort_keys=True))
+
+
+def forget_probes(http: ForgeHttp | None = None) -> None:
+    """Forget what one instance (default: every one) said: it refused a query, or a test changed its version."""
     with _PROBED_LOCK:
-        _PROBED.clear()
+        if http is None:
+            _PROBED.clear()
+        else:
+            _PROBED.pop(graphql_url(http.api_url), None)
 
 
 def project_fields(caps: Capabilities) -> str:
