@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from crawler.config import load_config
 from crawler.forges.base import KnownState, Target
+from crawler.forges.gitea.adapter import GiteaAdapter
 from crawler.forges.github.adapter import GitHubAdapter
 from crawler.forges.gitlab.adapter import GitLabAdapter
 from crawler.runner import plan, run_crawl
@@ -81,8 +82,8 @@ def test_secondary_limit_without_retry_after_waits_a_minute():
     assert clock.sleeps == [60.0]
 
 
-def _config(tmp_path, forge: SimForge, github_owners=("etalab",), gitlab_owners=("partenaire",)):
-    lines = ["github.com:", "  forge: github", f"  api_url: {forge.api_url('github.com')}",
+def _config(tmp_path, forge: SimForge, github_owners=("etalab",), gitlab_owners=("partenaire",), more=()):
+    lines = [*more, "github.com:", "  forge: github", f"  api_url: {forge.api_url('github.com')}",
              "  token_env: CODEINDEX_FAULT_TOKEN", "  owners:", *[f"    {o}:" for o in github_owners],
              "gitlab.example.org:", "  forge: gitlab", f"  api_url: {forge.api_url('gitlab.example.org')}",
              "  token_env: CODEINDEX_FAULT_TOKEN", "  owners:", *[f"    {o}:" for o in gitlab_owners]]
@@ -174,8 +175,11 @@ def normalised_export(engine, out_dir) -> dict[str, object]:
 
 
 def _world_config(tmp_path, forge):
+    """Every host of the fixture world: GitHub, GitLab and a Gogs instance crawled whole."""
     gh = sorted(a.path for a in forge.world.host("github.com").accounts.values())
-    return _config(tmp_path, forge, github_owners=gh, gitlab_owners=("ministere", "partenaire", "jean.dupont"))
+    gogs = ["git.example.fr:", "  forge: gogs", f"  api_url: {forge.api_url('git.example.fr')}"]
+    return _config(tmp_path, forge, github_owners=gh, gitlab_owners=("ministere", "partenaire", "jean.dupont"),
+                   more=gogs)
 
 
 @pytest.mark.parametrize("gitlab_api", ["graphql", "rest"])
@@ -185,24 +189,27 @@ def test_five_percent_random_faults_end_with_the_fault_free_export(gitlab_api, t
     clock = FakeClock()
     mode = "auto" if gitlab_api == "graphql" else "never"
     adapters = {"github": lambda: github(clock),
-                "gitlab": lambda: GitLabAdapter(clock=clock, max_retries=6, graphql=mode)}
+                "gitlab": lambda: GitLabAdapter(clock=clock, max_retries=6, graphql=mode),
+                "gogs": lambda: GiteaAdapter(clock, max_retries=6)}
     with SimForge(world) as clean:
         config = _world_config(tmp_path, clean)
         reference_db = open_index(f"sqlite:///{tmp_path / 'clean.sqlite'}")
         reference = run_crawl(reference_db, config, adapters=adapters)
         assert reference.status == "ok"
-    # every kind on every host: a proxy in front of a GitLab may answer anything
+        port = clean.port  # Gogs answers its web URLs with the host it is reached at: the same port for both
+    # every kind on every host: a proxy in front of a GitLab or a Gogs may answer anything
     faults = [Fault(kind, rate=0.05, host=host) for kind in RANDOM_KINDS
-              for host in ("github.com", "gitlab.example.org")]
-    with SimForge(world, faults=faults, seed=2026, options=STALL, port=0) as noisy:
+              for host in ("github.com", "gitlab.example.org", "git.example.fr")]
+    with SimForge(world, faults=faults, seed=2026, options=STALL, port=port) as noisy:
         config = _world_config(tmp_path, noisy)
         engine = open_index(f"sqlite:///{tmp_path / 'noisy.sqlite'}")
         random.seed(2026)
         summary = run_crawl(engine, config, adapters=adapters)
         fired = {k: v for k, v in noisy.stats().get("github.com", {}).items() if k.startswith("fault_")}
         fired_gl = {k: v for k, v in noisy.stats().get("gitlab.example.org", {}).items() if k.startswith("fault_")}
-    print(f"faults fired: github {fired}, gitlab {fired_gl}; failures {summary.failures}")
-    assert sum(fired_gl.values()) >= 3, "the faults must actually fire"
+        fired_gogs = {k: v for k, v in noisy.stats().get("git.example.fr", {}).items() if k.startswith("fault_")}
+    print(f"faults fired: github {fired}, gitlab {fired_gl}, gogs {fired_gogs}; failures {summary.failures}")
+    assert sum(fired_gl.values()) >= 3 and sum(fired_gogs.values()) >= 1, "the faults must actually fire"
     assert summary.status == "ok", summary.failures  # one run suffices: no account ended failed
     assert normalised_export(engine, tmp_path / "noisy") == normalised_export(reference_db, tmp_path / "clean")
     assert plan(config)  # the configuration planned every account
