@@ -53,6 +53,9 @@ class PubliccodeInfo:
     license: str | None = None  # legal.license, an SPDX expression
     maintenance_type: str | None = None
     funded_by: tuple[str, ...] = ()
+    # what breaks the standard, and what it deprecates: (key path, message), e.g. ("legal.license", "...")
+    problems: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

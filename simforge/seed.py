@@ -36,6 +36,13 @@ def _data(name: str) -> str:
     return resources.files("simforge").joinpath("data", name).read_text(encoding="utf-8")
 
 
+def _full_publiccode() -> str:
+    """The standard's full example with a video URL an oEmbed provider serves: as published, its placeholder video
+    (https://youtube.com/xxxxxxxx) makes it invalid for the reference parser; the seed wants a valid full file."""
+    return _data("publiccode.full.yml").replace("https://youtube.com/xxxxxxxx",
+                                                "https://www.youtube.com/watch?v=RaHmGbBOP84")
+
+
 def _today() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -120,7 +127,7 @@ def fixture_world(now: dt.datetime | None = None) -> World:
     repo("etalab", "internal-repo", visibility="internal")
     repo("etalab", "with-publiccode", license_key="eupl-1.2",
          files={"README.md": "hi", "LICENSE": "EUPL", "CONTRIBUTING.md": "PRs welcome", "CHANGELOG.md": "## 1.0",
-                "publiccode.yml": _data("publiccode.full.yml")},
+                "publiccode.yml": _full_publiccode()},
          releases=[SimRelease("v2.0", now - dt.timedelta(days=3)), SimRelease("v1.0", now - dt.timedelta(days=400))])
     repo("etalab", "minimal-publiccode", files={"README.md": "hi", "publiccode.yml": _data("publiccode.minimal.yml")})
     repo("etalab", "bad-publiccode", files={"README.md": "hi", "publiccode.yml": "name: [unclosed\n  - : :"})
@@ -204,7 +211,7 @@ def _gitea_fixture(world: World, now: dt.datetime, pool: _CommitPool, rng: rando
     repo("univ", "miroir-upstream", parent_full_name="https://github.com/etalab/codegouvfr", license_key="agpl-3.0")
     repo("univ", "catalogue", license_key="eupl-1.2", language="Python",
          files={"README.md": "hi", "LICENSE": "EUPL", "CONTRIBUTING.md": "PRs", "CHANGELOG.md": "## 1.0",
-                "publiccode.yml": _data("publiccode.full.yml")},
+                "publiccode.yml": _full_publiccode()},
          releases=[SimRelease("v2.0", now - dt.timedelta(days=3)), SimRelease("v1.0", now - dt.timedelta(days=400))])
     repo("mdupuis", "projet-000", fork=True, parent_full_name="univ/projet-000")
     repo("mdupuis", "these", language="TeX", license_key="cc-by-4.0")
