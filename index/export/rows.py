@@ -13,7 +13,8 @@ from typing import Any
 from index.export.format import blank_to_none
 from index.queries import ExportedAccount, ExportedRepository, ReadModel
 
-PUBLICCODE_KEYS = ("valid", "error", "name", "description", "license", "maintenance_type", "funded_by")
+PUBLICCODE_KEYS = ("valid", "error", "problems", "warnings", "name", "description", "license", "maintenance_type",
+                   "funded_by")
 
 
 # repositories.json -----------------------------------------------------------------------------------------------
@@ -28,8 +29,16 @@ def _publiccode(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "license": _text(stored.get("license")),
         "maintenance_type": _text(stored.get("maintenance_type")),
         "name": _text(stored.get("name")),
+        "problems": _issues(stored.get("problems")),
         "valid": bool(stored.get("valid")),
+        "warnings": _issues(stored.get("warnings")),
     }
+
+
+def _issues(stored: Any) -> list[dict[str, str]]:
+    """Stored (key path, message) pairs → [{"key", "message"}]; rows stored before validation have none."""
+    return [{"key": str(pair[0]), "message": str(pair[1])} for pair in stored or ()
+            if isinstance(pair, (list, tuple)) and len(pair) == 2]
 
 
 def _text(value: Any) -> str | None:
