@@ -55,6 +55,7 @@ class PubliccodeInfo:
     funded_by: tuple[str, ...] = ()
     # what breaks the standard, and what it deprecates: (key path, message), e.g. ("legal.license", "...")
     problems: tuple[tuple[str, str], ...] = ()
+    license_spdx: str | None = None  # legal.license when it is one licence of the SPDX list, as its current id
     warnings: tuple[tuple[str, str], ...] = ()
 
 

@@ -280,6 +280,11 @@ def seed_from_codegouvfr(csv_path: str | Path = SEED_CSV, scale: int = 1, seed: 
         rng = random.Random(f"{seed}:{k}")
         for row in unique:
             _add_row(world, row, k, rng, pool, shift, now, orgs, owner_repo_count, lic_pool, lang_pool, fork_pool)
+    # GitLab instances of both generations: every other one (by name) detects licences with Gitaly and answers the
+    # lower-case SPDX id ("gpl-3.0-or-later", "etalab-2.0"), the others licensee's key ("gpl-3.0", "other")
+    gitlabs = sorted(h for h, sim in world.hosts.items() if sim.kind == "gitlab")
+    for host in gitlabs[::2]:
+        world.hosts[host].licence_keys = "gitaly"
     return world
 
 
@@ -324,6 +329,8 @@ def _add_row(world: World, row: dict[str, str], k: int, rng: random.Random, pool
             raw = "/".join(segments[:depth])
             _account_for(world, sim, _suffix(raw, k), "group", orgs.get((host, raw.lower())), shift)
         licence = rng.choice(lic_pool)
+        if licence in ("eupl-1.2", "mit") and len(segments[-1]) % 3 == 0:  # the French public sector's own licences
+            licence = "etalab-2.0" if licence == "eupl-1.2" else "cecill-2.1"
         language = rng.choice(lang_pool)
         fork = rng.choice(fork_pool)
 

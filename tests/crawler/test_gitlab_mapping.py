@@ -33,7 +33,7 @@ def test_real_project_from_publiccode_crawler():
 def test_docs_project_with_license_true():
     data = load("gitlab-docs-examples/project-get-license-true.json")
     record = project_to_record(data)
-    assert record.license_spdx == "LGPL-3.0" and licence_of(data) == "LGPL-3.0"
+    assert record.license_spdx == "LGPL-3.0-only" and licence_of(data) == "LGPL-3.0-only"
     assert record.visibility is Visibility.PRIVATE and record.topics == ("example", "disapora project")
     assert record.open_issues == 1 and record.archived is False
 

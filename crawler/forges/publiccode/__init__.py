@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from crawler.forges.licences import spdx_id
 from crawler.forges.publiccode import vocab
 from crawler.forges.publiccode.rules import Issue
 from crawler.forges.publiccode.standard import check_v0
@@ -141,5 +142,5 @@ def parse_publiccode(text: str | bytes | None) -> PubliccodeInfo:
         valid=not problems, error=_summary(problems) if problems else None,
         problems=tuple(problems[:MAX_ISSUES]),
         warnings=tuple((key[:200], message[:300]) for key, message in checked.warnings[:MAX_ISSUES]),
-        name=name, description=description, license=licence, maintenance_type=maintenance_type, funded_by=funded_by,
+        license_spdx=spdx_id(licence), name=name, description=description, license=licence, maintenance_type=maintenance_type, funded_by=funded_by,
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import regex
 
-from crawler.forges.publiccode import vocab
+import crawler.forges.publiccode.vocab as vocab
 
 Issue = tuple[str, str]
 WRONG_TYPE = "wrong type for this field"

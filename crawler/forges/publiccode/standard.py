@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.forges.publiccode import vocab
+import crawler.forges.publiccode.vocab as vocab
 from crawler.forges.publiccode.rules import DEPRECATED_DROP, Checker, _organisation_uri, _supports_id, is_url
 
 TOP = ("publiccodeYmlVersion", "name", "applicationSuite", "url", "landingURL", "isBasedOn", "softwareVersion",

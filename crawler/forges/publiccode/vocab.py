@@ -15,7 +15,9 @@ from importlib import resources
 
 import langcodes
 import pycountry
-from license_expression import ExpressionError, get_spdx_licensing
+from license_expression import ExpressionError
+
+from crawler.forges.licences import LICENSING_LOCK, licensing
 
 SUPPORTED_VERSIONS = ("0", "0.2", "0.2.0", "0.2.1", "0.2.2", "0.3", "0.3.0", "0.4", "0.4.0", "0.5", "0.5.0", "0.7",
                       "0.7.0")
@@ -85,17 +87,13 @@ def is_email(value: str) -> bool:
     return bool(_EMAIL.match(value))
 
 
-@functools.cache
-def _licensing():  # type: ignore[no-untyped-def]  # license-expression is untyped
-    return get_spdx_licensing()
-
-
 def is_spdx_expression(value: str) -> bool:
     """A valid SPDX licence expression ("AGPL-3.0-or-later", "MIT OR Apache-2.0", "Apache-2.0 WITH LLVM-exception")."""
     if not value.strip():
         return False
     try:
-        result = _licensing().validate(value, strict=True)
+        with LICENSING_LOCK:
+            result = licensing().validate(value, strict=True)
     except ExpressionError:
         return False
     return not result.errors
