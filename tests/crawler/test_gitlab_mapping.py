@@ -66,7 +66,7 @@ def test_helpers():
     assert main_language({}) is None
     assert parse_time("2024-06-28T03:44:20-07:00") == dt.datetime(2024, 6, 28, 10, 44, 20, tzinfo=dt.UTC)
     assert parse_time(None) is None and parse_time("garbage") is None
-    flags = tree_flags(["README.md", "LICENCE", "CHANGELOG", "publiccode.yml", "src"])
+    flags = tree_flags(["README.md", "COPYING", "CHANGELOG", "publiccode.yml", "src"])
     assert flags == {"has_readme": True, "has_license": True, "has_contributing": False, "has_changelog": True,
                      "has_publiccode": True}
 
