@@ -281,13 +281,15 @@ def _licence(record: RepositoryRecord, old: Any) -> dict[str, Any]:
     valid publiccode.yml naming one SPDX licence tells which: the new one if the signals were read, else the one
     stored from an earlier reading."""
     licence = record.license_spdx
+    kept = record.signals is None and old is not None and old.licence_source == "publiccode"
+    # an adapter that skips a project's details repeats the stored licence: still the publiccode.yml's
+    if kept and licence in (OTHER, old.license_spdx):
+        return {"license_spdx": old.license_spdx, "licence_source": "publiccode"}
     if licence != OTHER:
         return {"license_spdx": licence, "licence_source": "forge" if licence else None}
     info = record.signals.publiccode if record.signals is not None else None
     if info is not None and info.valid and info.license_spdx:
         return {"license_spdx": _clean(info.license_spdx), "licence_source": "publiccode"}
-    if record.signals is None and old is not None and old.licence_source == "publiccode":
-        return {"license_spdx": old.license_spdx, "licence_source": "publiccode"}
     return {"license_spdx": OTHER, "licence_source": "forge"}
 
 

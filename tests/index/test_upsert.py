@@ -207,4 +207,9 @@ def test_an_unidentified_licence_is_named_by_a_valid_publiccode(engine):
     listed = [dataclasses.replace(r, signals=None) for r in records]
     stored = record_account_crawl(engine, start_run(engine), crawl("etalab", listed), now=T0 + dt.timedelta(days=1))
     assert stored.updated == 0
+    # GitLab's adapter repeats the stored licence for a project whose details it did not re-read
+    repeated = [dataclasses.replace(records[0], signals=None, license_spdx="etalab-2.0")]
+    stored = record_account_crawl(engine, start_run(engine), crawl("etalab", repeated + listed[1:]),
+                                  now=T0 + dt.timedelta(days=2))
+    assert stored.updated == 0
     assert (_repos(engine)[1].license_spdx, _repos(engine)[1].licence_source) == ("etalab-2.0", "publiccode")
