@@ -173,6 +173,7 @@ class Repository(Base):
     template: Mapped[bool] = mapped_column(Boolean, default=False)
     empty: Mapped[bool] = mapped_column(Boolean, default=False)
     license_spdx: Mapped[str | None] = mapped_column(String(100))
+    licence_source: Mapped[str | None] = mapped_column(String(20))  # "forge" | "publiccode"; None: no licence
     # signals (RepositorySignals), refreshed at most daily
     commits_365d: Mapped[int | None] = mapped_column(Integer)
     contributors_365d: Mapped[int | None] = mapped_column(Integer)

@@ -104,7 +104,7 @@ REPOSITORY_COLUMNS = (
     "forge_repo_id", "full_name", "previous_full_names", "name", "owner_path", "html_url", "description",
     "homepage", "default_branch", "language", "topics", "stars", "forks", "watchers", "open_issues", "created_at",
     "updated_at", "pushed_at", "archived", "fork", "parent_url", "template", "empty", "license_spdx",
-    "commits_365d", "contributors_365d", "last_commit_at", "releases_count", "latest_release_at", "has_readme",
+    "licence_source", "commits_365d", "contributors_365d", "last_commit_at", "releases_count", "latest_release_at", "has_readme",
     "has_license", "has_contributing", "has_changelog", "has_publiccode", "publiccode", "signals_at", "score",
     "first_seen", "last_seen",
 )
@@ -137,6 +137,7 @@ class ExportedRepository:
     template: bool
     empty: bool
     license_spdx: str | None
+    licence_source: str | None
     commits_365d: int | None
     contributors_365d: int | None
     last_commit_at: Time | None

@@ -53,6 +53,10 @@ class PubliccodeInfo:
     license: str | None = None  # legal.license, an SPDX expression
     maintenance_type: str | None = None
     funded_by: tuple[str, ...] = ()
+    # what breaks the standard, and what it deprecates: (key path, message), e.g. ("legal.license", "...")
+    problems: tuple[tuple[str, str], ...] = ()
+    license_spdx: str | None = None  # legal.license when it is one licence of the SPDX list, as its current id
+    warnings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,7 @@ class RepositorySignals:
 
 # The details of a repository that cost requests of their own, and the columns each one fills.
 DETAILS: dict[str, tuple[str, ...]] = {
-    "licence": ("license_spdx",),
+    "licence": ("license_spdx", "licence_source"),
     "language": ("language",),
     "activity": ("commits_365d", "contributors_365d", "last_commit_at"),
     "releases": ("releases_count", "latest_release_at"),

@@ -19,11 +19,10 @@ def _tiers(value: int | None) -> int:
 
 def score(repo: Mapping[str, Any]) -> int:
     """Score from a mapping with the index's repository column names."""
-    has_license = repo.get("has_license")
-    if has_license is None:  # files not read yet: a licence the forge detected implies a licence file
-        has_license = repo.get("license_spdx") is not None
     points = 0
-    points += 1000 if has_license else 0
+    # only a licence file seen at the root counts, as for code.gouv.fr: a licence the forge detected while the files
+    # were not read yet (has_license None) earns nothing until they are
+    points += 1000 if repo.get("has_license") else 0
     points += 1000 if repo.get("template") else 0
     points += 1000 if repo.get("has_publiccode") else 0
     points += 100 if repo.get("has_readme") else 0

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from index.db import transaction
+from index.licences import OTHER
 from index.models import (
     Account,
     AccountOutcome,
@@ -66,7 +67,7 @@ _SIGNAL_FIELDS = (
     "has_license", "has_contributing", "has_changelog", "has_publiccode",
 )
 # a change in any of these makes the repository "updated" in the crawl summary
-_TRACKED = _REPO_FIELDS + ("visibility", "topics")
+_TRACKED = _REPO_FIELDS + ("visibility", "topics", "licence_source")
 # what an upsert compares with and keeps: plain rows (not ORM objects), JSON read with the export's shortcut
 _STORED_COLUMNS = (
     Repository.forge_repo_id, Repository.previous_full_names, Repository.first_seen, Repository.gone_at,
@@ -278,6 +279,23 @@ def _repo_values(record: RepositoryRecord) -> dict[str, Any]:
     return values
 
 
+def _licence(record: RepositoryRecord, old: Any) -> dict[str, Any]:
+    """`license_spdx` and where it comes from. When the forge found a licence it could not identify ("Other"), a
+    valid publiccode.yml naming one SPDX licence tells which: the new one if the signals were read, else the one
+    stored from an earlier reading."""
+    licence = record.license_spdx
+    kept = record.signals is None and old is not None and old.licence_source == "publiccode"
+    # an adapter that skips a project's details repeats the stored licence: still the publiccode.yml's
+    if kept and licence in (OTHER, old.license_spdx):
+        return {"license_spdx": old.license_spdx, "licence_source": "publiccode"}
+    if licence != OTHER:
+        return {"license_spdx": licence, "licence_source": "forge" if licence else None}
+    info = record.signals.publiccode if record.signals is not None else None
+    if info is not None and info.valid and info.license_spdx:
+        return {"license_spdx": _clean(info.license_spdx), "licence_source": "publiccode"}
+    return {"license_spdx": OTHER, "licence_source": "forge"}
+
+
 def _signal_values(signals: RepositorySignals) -> dict[str, Any]:
     values = {name: getattr(signals, name) for name in _SIGNAL_FIELDS}
     info = signals.publiccode
@@ -324,8 +342,9 @@ def _upsert_repositories(
         with_signals: list[dict[str, Any]] = []
         without_signals: list[dict[str, Any]] = []
         for record in batch:
-            values = _repo_values(record)
             old = existing.get(record.forge_id)
+            values = _repo_values(record)
+            values.update(_licence(record, old))
             previous = list(old.previous_full_names or []) if old else []
             # names of non-public repositories never reach the change lists, which the status report publishes
             public = record.visibility.value == "public"

@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from simforge.exchange import SimRequest, SimResponse
-from simforge.licences import LICENCES
+from simforge.licences import GNU_IDS, LICENCES, SPDX_ONLY
 from simforge.world import SimAccount, SimHost, SimRepo
 
 API = "/api/v1"
@@ -50,7 +50,6 @@ GITEA_DEFAULT_PAGE = 30
 GOGS_DEFAULT_PAGE = 10
 GITEA_VERSION = "1.23.4"
 FORGEJO_VERSION = "10.0.1+gitea-1.22.0"
-GNU_IDS = {"gpl-3.0": "GPL-3.0-or-later", "agpl-3.0": "AGPL-3.0-only", "lgpl-2.1": "LGPL-2.1-only"}  # SPDX 3 ids
 PARIS = dt.timezone(dt.timedelta(hours=1))  # Gitea renders times in the server's zone
 
 
@@ -122,6 +121,8 @@ def _licenses(repo: SimRepo) -> list[str]:
         return [GNU_IDS[repo.license_key]]
     if repo.license_key in LICENCES:
         return [LICENCES[repo.license_key][0]]
+    if repo.license_key in SPDX_ONLY:
+        return [SPDX_ONLY[repo.license_key]]
     return ["LicenseRef-Custom"]  # a licence file the classifier could not match to a known text
 
 

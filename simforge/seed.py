@@ -36,6 +36,13 @@ def _data(name: str) -> str:
     return resources.files("simforge").joinpath("data", name).read_text(encoding="utf-8")
 
 
+def _full_publiccode() -> str:
+    """The standard's full example with a video URL an oEmbed provider serves: as published, its placeholder video
+    (https://youtube.com/xxxxxxxx) makes it invalid for the reference parser; the seed wants a valid full file."""
+    return _data("publiccode.full.yml").replace("https://youtube.com/xxxxxxxx",
+                                                "https://www.youtube.com/watch?v=RaHmGbBOP84")
+
+
 def _today() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -120,7 +127,7 @@ def fixture_world(now: dt.datetime | None = None) -> World:
     repo("etalab", "internal-repo", visibility="internal")
     repo("etalab", "with-publiccode", license_key="eupl-1.2",
          files={"README.md": "hi", "LICENSE": "EUPL", "CONTRIBUTING.md": "PRs welcome", "CHANGELOG.md": "## 1.0",
-                "publiccode.yml": _data("publiccode.full.yml")},
+                "publiccode.yml": _full_publiccode()},
          releases=[SimRelease("v2.0", now - dt.timedelta(days=3)), SimRelease("v1.0", now - dt.timedelta(days=400))])
     repo("etalab", "minimal-publiccode", files={"README.md": "hi", "publiccode.yml": _data("publiccode.minimal.yml")})
     repo("etalab", "bad-publiccode", files={"README.md": "hi", "publiccode.yml": "name: [unclosed\n  - : :"})
@@ -204,7 +211,7 @@ def _gitea_fixture(world: World, now: dt.datetime, pool: _CommitPool, rng: rando
     repo("univ", "miroir-upstream", parent_full_name="https://github.com/etalab/codegouvfr", license_key="agpl-3.0")
     repo("univ", "catalogue", license_key="eupl-1.2", language="Python",
          files={"README.md": "hi", "LICENSE": "EUPL", "CONTRIBUTING.md": "PRs", "CHANGELOG.md": "## 1.0",
-                "publiccode.yml": _data("publiccode.full.yml")},
+                "publiccode.yml": _full_publiccode()},
          releases=[SimRelease("v2.0", now - dt.timedelta(days=3)), SimRelease("v1.0", now - dt.timedelta(days=400))])
     repo("mdupuis", "projet-000", fork=True, parent_full_name="univ/projet-000")
     repo("mdupuis", "these", language="TeX", license_key="cc-by-4.0")
@@ -273,6 +280,11 @@ def seed_from_codegouvfr(csv_path: str | Path = SEED_CSV, scale: int = 1, seed: 
         rng = random.Random(f"{seed}:{k}")
         for row in unique:
             _add_row(world, row, k, rng, pool, shift, now, orgs, owner_repo_count, lic_pool, lang_pool, fork_pool)
+    # GitLab instances of both generations: every other one (by name) detects licences with Gitaly and answers the
+    # lower-case SPDX id ("gpl-3.0-or-later", "etalab-2.0"), the others licensee's key ("gpl-3.0", "other")
+    gitlabs = sorted(h for h, sim in world.hosts.items() if sim.kind == "gitlab")
+    for host in gitlabs[::2]:
+        world.hosts[host].licence_keys = "gitaly"
     return world
 
 
@@ -317,6 +329,8 @@ def _add_row(world: World, row: dict[str, str], k: int, rng: random.Random, pool
             raw = "/".join(segments[:depth])
             _account_for(world, sim, _suffix(raw, k), "group", orgs.get((host, raw.lower())), shift)
         licence = rng.choice(lic_pool)
+        if licence in ("eupl-1.2", "mit") and len(segments[-1]) % 3 == 0:  # the French public sector's own licences
+            licence = "etalab-2.0" if licence == "eupl-1.2" else "cecill-2.1"
         language = rng.choice(lang_pool)
         fork = rng.choice(fork_pool)
 

@@ -109,6 +109,9 @@ class SimHost:
     host: str
     kind: str  # "github" | "gitlab" | "gitea"
     accounts: dict[str, SimAccount] = field(default_factory=dict)  # key: path.lower()
+    # how a GitLab names licences in `license.key`: "licensee" (before Gitaly's detection: "gpl-3.0", "other") or
+    # "gitaly" (recent GitLab: the SPDX id in lower case, "gpl-3.0-or-later", "etalab-2.0")
+    licence_keys: str = "licensee"
     repos: dict[int, SimRepo] = field(default_factory=dict)
 
     def account(self, path: str) -> SimAccount | None:

@@ -7,9 +7,11 @@ from typing import Any
 
 from index.records import RepositorySignals
 
-# root file names (lower case) that count for the code.gouv.fr score, matched as prefixes ("README.md", "LICENSE")
+# root file names (lower case) that count for the code.gouv.fr score, matched as prefixes ("README.md", "LICENSE").
+# The licence file as code.gouv.fr finds it, `^LICENSE|^COPYING|^MIT-LICENSE`: no LICENCE, no UNLICENSE (see
+# docs/export.md, "Score inputs")
 README = ("readme",)
-LICENSE = ("license", "licence", "copying", "unlicense")
+LICENSE = ("license", "copying", "mit-license")
 CONTRIBUTING = ("contributing",)
 CHANGELOG = ("changelog", "changes", "history", "news")
 PUBLICCODE = ("publiccode.yml", "publiccode.yaml")

@@ -187,8 +187,8 @@ def csv_cell(value: Any) -> str:
         return "true" if value else "false"
     elif kind is int or kind is float:
         return str(value)  # numbers stay numbers, even negative ones
-    elif kind is list or kind is tuple:
-        text = ";".join(str(item) for item in value)
+    elif kind is list or kind is tuple:  # objects in a list (publiccode problems) as "key: message"
+        text = ";".join(": ".join(map(str, item.values())) if type(item) is dict else str(item) for item in value)
     else:
         text = str(value)
     if not text.isprintable():  # printable text holds no control character: skip the regex for most cells

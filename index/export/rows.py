@@ -13,7 +13,8 @@ from typing import Any
 from index.export.format import blank_to_none
 from index.queries import ExportedAccount, ExportedRepository, ReadModel
 
-PUBLICCODE_KEYS = ("valid", "error", "name", "description", "license", "maintenance_type", "funded_by")
+PUBLICCODE_KEYS = ("valid", "error", "problems", "warnings", "name", "description", "license", "maintenance_type",
+                   "funded_by")
 
 
 # repositories.json -----------------------------------------------------------------------------------------------
@@ -28,8 +29,16 @@ def _publiccode(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "license": _text(stored.get("license")),
         "maintenance_type": _text(stored.get("maintenance_type")),
         "name": _text(stored.get("name")),
+        "problems": _issues(stored.get("problems")),
         "valid": bool(stored.get("valid")),
+        "warnings": _issues(stored.get("warnings")),
     }
+
+
+def _issues(stored: Any) -> list[dict[str, str]]:
+    """Stored (key path, message) pairs → [{"key", "message"}]; rows stored before validation have none."""
+    return [{"key": str(pair[0]), "message": str(pair[1])} for pair in stored or ()
+            if isinstance(pair, (list, tuple)) and len(pair) == 2]
 
 
 def _text(value: Any) -> str | None:
@@ -71,6 +80,7 @@ def repository_json(repo: ExportedRepository) -> dict[str, Any]:
         "language": blank_to_none(repo.language),
         "last_commit_at": repo.last_commit_at,
         "last_seen": repo.last_seen,
+        "licence_source": repo.licence_source,
         "license": repo.license_spdx,
         "ministry": account.ministry,
         "name": repo.name,
@@ -98,7 +108,7 @@ REPOSITORY_CSV_COLUMNS = (
     "forge", "forge_kind", "forge_id", "full_name", "name", "owner_login", "owner_kind", "owner_url", "owner_path",
     "html_url", "description", "homepage", "default_branch", "language", "topics", "stars", "forks", "watchers",
     "open_issues", "created_at", "updated_at", "pushed_at", "last_commit_at", "archived", "fork", "parent_url",
-    "template", "empty", "license", "activity_commits_365d", "activity_contributors_365d",
+    "template", "empty", "license", "licence_source", "activity_commits_365d", "activity_contributors_365d",
     "activity_releases_count", "activity_latest_release_at", "files_readme", "files_license",
     "files_contributing", "files_changelog", "files_publiccode", *(f"publiccode_{k}" for k in PUBLICCODE_KEYS),
     "score", "first_seen", "last_seen", "signals_at", "previous_full_names", "ministry", "organisation", "pso_id",

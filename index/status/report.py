@@ -214,6 +214,10 @@ def publiccode_state(has_publiccode: bool | None, parsed: Mapping[str, Any] | No
     if parsed is not None:
         if parsed.get("valid"):
             return "valid", None
+        problems = [p for p in parsed.get("problems") or () if isinstance(p, (list, tuple)) and len(p) == 2]
+        if problems:  # the first problems, as a maintainer fixes them: "key: message; key: message (and N more)"
+            shown = "; ".join(f"{key}: {message}" if key else str(message) for key, message in problems[:3])
+            return "invalid", shown + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
         return "invalid", str(parsed.get("error") or "publiccode.yml could not be read")
     if has_publiccode:
         return "invalid", "publiccode.yml present but not parsed"

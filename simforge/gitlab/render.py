@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from simforge.exchange import SimRequest, SimResponse
-from simforge.licences import LICENCES
+from simforge.licences import LICENCES, gitlab_license_key
 from simforge.world import SimAccount, SimHost, SimRepo
 
 API = "/api/v4"
@@ -36,6 +36,7 @@ class Index:
 
     def __init__(self, host: SimHost, key: tuple[int, ...]):
         self.key = key
+        self.licence_keys = host.licence_keys  # "licensee" | "gitaly": how `license.key` is spelt (SimHost)
         self.by_ns: dict[str, list[int]] = {}
         self.children: dict[str, set[str]] = {}
         self.ns_path: dict[str, str] = {}  # lower → display path
@@ -187,10 +188,10 @@ def project_json(req: SimRequest, index: Index, repo: SimRepo, *, license: bool 
         if key is None:
             body["license_url"], body["license"] = None, None
         else:
-            spdx, name = LICENCES.get(key, ("other", "Other"))
+            shown, name = gitlab_license_key(key, index.licence_keys)
             body["license_url"] = f"{body['web_url']}/-/blob/{repo.default_branch}/{licence_file}"
             body["license"] = {
-                "key": key, "name": name, "nickname": None,
+                "key": shown, "name": name, "nickname": None,
                 "html_url": f"http://choosealicense.com/licenses/{key}/" if key in LICENCES else None,
                 "source_url": None,
             }

@@ -44,10 +44,11 @@ def expected_detail_requests(forge: SimForge, namespace: str | None, *, private:
 
 
 # pure mapping ---------------------------------------------------------------------------------------------------
-def test_licences_fold_to_the_index_vocabulary():
+def test_licences_are_current_spdx_ids():
     assert licence_of({"licenses": ["MIT"]}) == "MIT"
-    assert licence_of({"licenses": ["GPL-3.0-or-later"]}) == "GPL-3.0"
-    assert licence_of({"licenses": ["AGPL-3.0-only", "MIT"]}) == "AGPL-3.0"
+    assert licence_of({"licenses": ["GPL-3.0-or-later"]}) == "GPL-3.0-or-later"
+    assert licence_of({"licenses": ["AGPL-3.0-only", "MIT"]}) == "AGPL-3.0-only"
+    assert licence_of({"licenses": ["etalab-2.0"]}) == "etalab-2.0"
     assert licence_of({"licenses": ["CECILL-2.1"]}) == "CECILL-2.1"
     assert licence_of({"licenses": ["LicenseRef-Custom"]}) == "Other"
     assert licence_of({"licenses": ["Nonsense-1.0"]}) == "Other"
@@ -82,7 +83,7 @@ def test_gitea_org_follows_link_pages_and_maps_every_field(forge):
     p3 = repos["projet-003"]
     assert (p3.license_spdx, p3.language, p3.topics, p3.stars, p3.open_issues) == (
         "CECILL-2.1", "C", ("recherche",), 3, 3)
-    assert repos["projet-001"].license_spdx == "GPL-3.0"  # "GPL-3.0-or-later" on the forge
+    assert repos["projet-001"].license_spdx == "GPL-3.0-or-later"  # as the forge says
     assert repos["projet-002"].license_spdx is None
     assert repos["archive"].archived is True
     assert repos["projet-003"].updated_at == repos["projet-003"].pushed_at == NOW - dt.timedelta(days=11)
@@ -114,7 +115,7 @@ def test_fork_parent_and_mirror_origin(forge):
     assert fork.owner_path == "mdupuis"
     mirror = by_name(crawl(forge, "gitea", "univ"))["miroir-upstream"]
     assert mirror.fork and mirror.parent_url == "https://github.com/etalab/codegouvfr"
-    assert mirror.license_spdx == "AGPL-3.0"
+    assert mirror.license_spdx == "AGPL-3.0-only"
 
 
 @pytest.mark.parametrize("kind", ["gitea", "forgejo", "gogs"])

@@ -26,7 +26,7 @@ def test_rest_full_repository_recorded_2025():
     item = replay_body("Repository.setUp.txt")
     record = m.repo_from_rest(item)
     assert record.full_name == "PyGithub/PyGithub" and record.owner_path == "PyGithub"
-    assert record.license_spdx == "LGPL-3.0" and record.visibility is Visibility.PUBLIC
+    assert record.license_spdx == "LGPL-3.0-only" and record.visibility is Visibility.PUBLIC
     assert record.pushed_at == dt.datetime(2024, 12, 19, 12, 1, 11, tzinfo=dt.UTC)
     assert "pygithub" in record.topics and record.stars == 7122 and record.signals is None
 

@@ -61,7 +61,7 @@ def test_licence_language_signals_and_publiccode(fixture_forge):
     assert portail.license_spdx == "EUPL-1.2" and portail.language == "Python" and portail.topics == ("portail",)
     assert records["ministere/dsi/outils"].license_spdx == "MIT"
     app = records["ministere/dsi/apps/app-mobile"]
-    assert app.license_spdx == "AGPL-3.0" and app.language == "Kotlin"
+    assert app.license_spdx == "AGPL-3.0-only" and app.language == "Kotlin"
     assert app.signals.has_publiccode and app.signals.publiccode.valid and app.signals.has_readme
     assert not app.signals.has_license
     assert app.signals.commits_365d == 4 and app.signals.contributors_365d >= 1

@@ -33,7 +33,7 @@ def test_real_project_from_publiccode_crawler():
 def test_docs_project_with_license_true():
     data = load("gitlab-docs-examples/project-get-license-true.json")
     record = project_to_record(data)
-    assert record.license_spdx == "LGPL-3.0" and licence_of(data) == "LGPL-3.0"
+    assert record.license_spdx == "LGPL-3.0-only" and licence_of(data) == "LGPL-3.0-only"
     assert record.visibility is Visibility.PRIVATE and record.topics == ("example", "disapora project")
     assert record.open_issues == 1 and record.archived is False
 
@@ -66,7 +66,7 @@ def test_helpers():
     assert main_language({}) is None
     assert parse_time("2024-06-28T03:44:20-07:00") == dt.datetime(2024, 6, 28, 10, 44, 20, tzinfo=dt.UTC)
     assert parse_time(None) is None and parse_time("garbage") is None
-    flags = tree_flags(["README.md", "LICENCE", "CHANGELOG", "publiccode.yml", "src"])
+    flags = tree_flags(["README.md", "COPYING", "CHANGELOG", "publiccode.yml", "src"])
     assert flags == {"has_readme": True, "has_license": True, "has_contributing": False, "has_changelog": True,
                      "has_publiccode": True}
 

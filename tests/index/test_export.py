@@ -229,7 +229,8 @@ def test_repository_fields(exported):
     awesome = repos["etalab/codegouvfr"]
     assert awesome["score"] == 1000 + 1000 + 100 + 100 + 10 + 100 + 100 and awesome["stars"] == 120
     assert awesome["publiccode"] == {"valid": True, "error": None, "name": "App", "description": "An app",
-                                     "license": "EUPL-1.2", "maintenance_type": "internal", "funded_by": ["DINUM"]}
+                                     "license": "EUPL-1.2", "maintenance_type": "internal", "funded_by": ["DINUM"],
+                                     "problems": [], "warnings": []}
     assert awesome["files"]["contributing"] is True and awesome["activity"]["commits_365d"] == 300
     assert awesome["owner"] == {"login": "etalab", "kind": "organization", "url": "https://github.com/etalab"}
     assert awesome["ministry"] == "Premier ministre" and awesome["pso_id"] == PM

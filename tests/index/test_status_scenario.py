@@ -67,7 +67,9 @@ def _crawl(login, repos=(), status=OutcomeStatus.OK, host="github.com", kind=Acc
 def _etalab_repos(second: bool):
     sig = RepositorySignals(has_publiccode=True, publiccode=PUBLICCODE)
     bad = RepositorySignals(has_publiccode=True,
-                            publiccode=PubliccodeInfo(valid=False, error="legal.license: missing <b>key</b>"))
+                            publiccode=PubliccodeInfo(valid=False, error="legal.license: missing <b>key</b>", problems=(
+                                ("legal.license", "missing <b>key</b>"), ("url", "url is a required field"),
+                                ("platforms", "x"), ("softwareType", "y"), ("", "z"))))
     repos = [
         repo(1, "good", signals=sig),
         repo(2, "nolicence", license_spdx=None, description=""),
@@ -190,7 +192,8 @@ def test_licence_publiccode_and_description_coverage(scenario):
     assert etalab["licence"]["share"] == round(7 / 9, 4)
     assert etalab["publiccode"]["valid"] == 1 and etalab["publiccode"]["invalid"] == 1
     assert etalab["publiccode"]["invalid_list"] == [
-        {"full_name": "etalab/badpc", "error": "legal.license: missing <b>key</b>"}]
+        {"full_name": "etalab/badpc", "error": "legal.license: missing <b>key</b>; url: url is a required field; "
+                                               "platforms: x (and 2 more)"}]
     assert etalab["description"]["without"] == ["etalab/nolicence"]
 
 

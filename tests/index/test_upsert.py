@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from index.db import transaction
 from index.models import Account, AccountOutcome, CrawlRun, HttpValidatorRow, Repository, RepositoryMetric
-from index.records import CrawlCost, HttpValidator, OutcomeStatus
+from index.records import CrawlCost, HttpValidator, OutcomeStatus, PubliccodeInfo
 from index.upsert import finish_run, record_account_crawl, start_run, sync_configuration
 from tests.index.factories import T0, crawl, repo, specs
 from tests.support import repositories_by
@@ -182,3 +182,34 @@ def test_relisting_rewrites_a_score_computed_by_an_older_rule(engine):
     listed = dataclasses.replace(repo(1, "a"), signals=None)
     stored = record_account_crawl(engine, run, crawl("etalab", [listed]), now=T0 + dt.timedelta(days=1))
     assert (stored.new, stored.updated) == (0, 0) and _repos(engine)[1].score == expected
+
+
+def test_an_unidentified_licence_is_named_by_a_valid_publiccode(engine):
+    """The forge says "Other"; a valid publiccode.yml naming one SPDX licence tells which (licence_source), and a
+    later listing without signals keeps it; an invalid file or a forge-identified licence is left alone."""
+    _setup(engine)
+    etalab = PubliccodeInfo(valid=True, license="etalab-2.0", license_spdx="etalab-2.0")
+    broken = PubliccodeInfo(valid=False, license="etalab-2.0", license_spdx="etalab-2.0")
+
+    def with_publiccode(forge_id, name, info, licence="Other"):
+        record = repo(forge_id, name, license_spdx=licence)
+        return dataclasses.replace(record, signals=dataclasses.replace(record.signals, has_publiccode=True,
+                                                                       publiccode=info))
+
+    records = [with_publiccode(1, "a", etalab), with_publiccode(2, "b", broken), with_publiccode(3, "c", etalab, "MIT"),
+               repo(4, "d", license_spdx=None)]
+    record_account_crawl(engine, start_run(engine), crawl("etalab", records), now=T0)
+    rows = _repos(engine)
+    assert (rows[1].license_spdx, rows[1].licence_source) == ("etalab-2.0", "publiccode")
+    assert (rows[2].license_spdx, rows[2].licence_source) == ("Other", "forge")
+    assert (rows[3].license_spdx, rows[3].licence_source) == ("MIT", "forge")
+    assert (rows[4].license_spdx, rows[4].licence_source) == (None, None)
+    listed = [dataclasses.replace(r, signals=None) for r in records]
+    stored = record_account_crawl(engine, start_run(engine), crawl("etalab", listed), now=T0 + dt.timedelta(days=1))
+    assert stored.updated == 0
+    # GitLab's adapter repeats the stored licence for a project whose details it did not re-read
+    repeated = [dataclasses.replace(records[0], signals=None, license_spdx="etalab-2.0")]
+    stored = record_account_crawl(engine, start_run(engine), crawl("etalab", repeated + listed[1:]),
+                                  now=T0 + dt.timedelta(days=2))
+    assert stored.updated == 0
+    assert (_repos(engine)[1].license_spdx, _repos(engine)[1].licence_source) == ("etalab-2.0", "publiccode")

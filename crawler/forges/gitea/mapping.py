@@ -6,29 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from crawler.forges.common import EMPTY_SIGNALS, parse_time
-from crawler.forges.licences import from_gitlab
-from index.licences import OTHER
+from crawler.forges.licences import normalise
 from index.records import AccountKind, AccountRecord, RepositoryRecord, RepositorySignals, Visibility
 
 
 def licence_of(data: Mapping[str, Any]) -> str | None:
-    """`licenses` (SPDX ids) → one SPDX id of our vocabulary, "Other" when unknown, None when absent or empty.
-
-    The GNU licences' current ids ("GPL-3.0-only", "AGPL-3.0-or-later") fold into the index's ids ("GPL-3.0"), as
-    GitHub reports them. Several detected licences: the first one Gitea lists is kept (one id per repository)."""
+    """`licenses` (SPDX ids) → the current SPDX id, "Other" when unidentified (LicenseRef-...), None when absent or
+    empty. Several detected licences: the first one Gitea lists is kept (one id per repository)."""
     licences = data.get("licenses")
     if not isinstance(licences, list) or not licences:
         return None
-    first = str(licences[0]).strip()
-    if not first:
-        return None
-    if first.lower().startswith("licenseref-"):
-        return OTHER
-    spdx = from_gitlab(first)
-    for suffix in ("-only", "-or-later", "+"):  # current SPDX ids of the GNU licences → the index's ids
-        if spdx == OTHER and first.lower().endswith(suffix):
-            spdx = from_gitlab(first[: -len(suffix)])
-    return spdx
+    return normalise(str(licences[0]))
 
 
 def main_language(languages: Mapping[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from crawler.forges.common import parse_time
-from crawler.forges.licences import from_gitlab
+from crawler.forges.licences import normalise
 from index.records import AccountKind, AccountRecord, RepositoryRecord, RepositorySignals, Visibility
 
 
@@ -15,7 +15,7 @@ def licence_of(data: Mapping[str, Any]) -> str | None:
     licence = data.get("license")
     if not isinstance(licence, Mapping):
         return None
-    return from_gitlab(licence.get("key"))
+    return normalise(licence.get("key"), name=licence.get("name"))
 
 
 def main_language(languages: Mapping[str, Any]) -> str | None:
