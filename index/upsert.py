@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import json
 import os
 import socket
 from collections.abc import Iterable, Sequence
@@ -329,6 +330,7 @@ def _upsert_repositories(
     updated: list[str] = []
     renamed: list[str] = []
     unchanged: list[int] = []  # listed again exactly as stored, no new signals: only touched, never rewritten
+    confirmed: list[int] = []  # the same, with signals read again and found as stored: touched, signals_at too
     unique = list({r.forge_id: r for r in records}.values())  # a listing may repeat a repo across pages
     for batch in _chunks(unique):
         existing = {
@@ -370,9 +372,9 @@ def _upsert_repositories(
                 new.append(record.full_name if public else "")
             elif changed:
                 updated.append(record.full_name if public else "")
-            elif (signals is None and old.score == points and old.stale_details == stale
-                  and marks == old.detail_marks):  # a new scoring rule still rewrites the row
-                unchanged.append(record.forge_id)
+            elif (old.score == points and old.stale_details == stale and marks == old.detail_marks
+                  and (signals is None or _same_signals(old, signals))):  # a new scoring rule still rewrites it
+                (unchanged if signals is None else confirmed).append(record.forge_id)
                 continue
             row = {
                 **values,
@@ -399,18 +401,34 @@ def _upsert_repositories(
             session.execute(statement, rows)
     if unchanged:
         _touch_unchanged(session, forge_id, account_id, run_id, unchanged, now)
+    if confirmed:
+        _touch_unchanged(session, forge_id, account_id, run_id, confirmed, now, signals_read=True)
     return new, updated, renamed
 
 
+def _same_signals(old: Any, signals: dict[str, Any]) -> bool:
+    """The signals read again are the stored ones (a GitLab GraphQL listing carries them on every crawl): the row
+    need not be rewritten. publiccode is compared as the JSON it is stored as."""
+    if any(getattr(old, name) != signals[name] for name in _SIGNAL_FIELDS):
+        return False
+    return _as_json(old.publiccode) == _as_json(signals["publiccode"])
+
+
+def _as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def _touch_unchanged(
-    session: Session, forge_id: int, account_id: int, run_id: int, ids: Sequence[int], now: dt.datetime
+    session: Session, forge_id: int, account_id: int, run_id: int, ids: Sequence[int], now: dt.datetime,
+    *, signals_read: bool = False,
 ) -> None:
     table = REPOSITORIES.c  # a Core UPDATE: nothing in the session to synchronise with
+    values: dict[str, Any] = {"last_seen": now, "gone_at": None, "last_run_id": run_id, "account_id": account_id}
+    if signals_read:
+        values["signals_at"] = now
     for batch in _chunks(list(ids)):
         session.execute(
-            update(REPOSITORIES)
-            .where(table.forge_id == forge_id, table.forge_repo_id.in_(batch))
-            .values(last_seen=now, gone_at=None, last_run_id=run_id, account_id=account_id)
+            update(REPOSITORIES).where(table.forge_id == forge_id, table.forge_repo_id.in_(batch)).values(**values)
         )
 
 

@@ -229,3 +229,21 @@ def test_crawl_json_and_exit_status_three_when_details_are_stale(tmp_path):
     assert stale.exit_code == 3 and summary["status"] == "partial" and summary["stale_repositories"] >= 1
     assert summary["accounts_ok"] == 1 and "keep older details" in summary["failures"][0]
     assert fine.exit_code == 0 and json.loads(fine.stdout)["stale_repositories"] == 0
+
+
+def test_an_unchanged_gitlab_recrawl_rewrites_no_repository_row(tmp_path):
+    """The GraphQL listing carries files and releases at every crawl: found as stored, a row is only touched."""
+    from sqlalchemy import event
+
+    world = varied_world()
+    engine = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    with running(world) as forge:
+        _run(engine, tmp_path, forge)
+        before = {name: row.signals_at for name, row in repositories_by(engine).items()}
+        statements: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda c, cur, sql, *a: statements.append(sql))
+        summary = _run(engine, tmp_path, forge)
+    after = repositories_by(engine)
+    assert summary.status == "ok" and summary.repos_updated == 0 and summary.repos_new == 0
+    assert not [s for s in statements if s.lstrip().upper().startswith("INSERT INTO REPOSITORIES")]
+    assert all(after[name].signals_at >= before[name] for name in before if before[name] is not None)

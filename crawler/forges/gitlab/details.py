@@ -138,7 +138,8 @@ def graphql_detail(http: ForgeHttp, record: RepositoryRecord, node: Mapping[str,
     if known is not None:
         fork, parent = (record.fork, known.parent_url if record.fork else None) if caps.is_forked else (
             known.fork, known.parent_url)
-        updated = max(filter(None, (known.updated_at, record.updated_at)), default=None)
+        # GraphQL has no updatedAt: REST's, as stored (a push moves lastActivityAt, not GitLab's updated_at)
+        updated = known.updated_at or record.updated_at
     need_licence = not empty and "files" not in stale and (
         known is None or "licence" in redo or was.get("licence") != licence_mark)
     need_fork = (not caps.is_forked and known is None) or (caps.is_forked and fork and not parent)
