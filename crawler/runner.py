@@ -196,6 +196,26 @@ def _biggest_first(units: list[Unit], counts: dict[tuple[str, str], int]) -> lis
     return sorted(units, key=size, reverse=True)  # stable: ties keep the plan's order
 
 
+class MixedIndexError(ValueError):
+    """The index holds the demo's simulated data and the crawl is real, or the reverse: refused, nothing written."""
+
+
+def refuse_mixed_index(engine: Engine, trigger: str) -> None:
+    """Raise MixedIndexError when a `trigger` run would mix the demo's simulated data with real data."""
+    from index.runs import DEMO_TRIGGER, index_purpose
+
+    purpose = index_purpose(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if trigger == DEMO_TRIGGER and purpose in ("real", "mixed"):
+        raise MixedIndexError(
+            f"{where} holds real crawl runs: the demo never writes its simulated data there. Leave --db out "
+            "(the demo keeps its own index, codeindex-demo.sqlite) or give a new file")
+    if trigger != DEMO_TRIGGER and purpose in ("demo", "mixed"):
+        raise MixedIndexError(
+            f"{where} holds the demo's simulated data (codeindex demo): a real crawl is refused there, so that "
+            "simulated repositories are never published as real. Use another --db, or delete that index")
+
+
 def run_crawl(
     engine: Engine,
     config: Config,
@@ -214,10 +234,12 @@ def run_crawl(
     (default: PER_HOST_BY_KIND, else DEFAULT_PER_HOST), each thread with
     adapters of its own (the forge clients are not thread-safe). Results are stored by this thread only, one
     transaction per account, so the index sees one writer. On `stop` (or Ctrl-C) no new account is started; the
-    ones in flight finish and are stored whole.
+    ones in flight finish and are stored whole. The demo's runs and real ones never share an index
+    (MixedIndexError, before anything is written).
     """
     units = list(plan(config) if units is None else units)
     factories = default_adapters() if adapters is None else adapters
+    refuse_mixed_index(engine, trigger)
     recover_stale_runs(engine)
     with transaction(engine) as session:
         config = with_stored_directory(session, config)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from crawler.cli.annuaire import annuaire_group
-from crawler.cli.common import DEFAULT_CONFIG, DEFAULT_DB, Context
+from crawler.cli.common import DEFAULT_CONFIG, DEFAULT_DB, Context, add_global_options
 from crawler.cli.config import config_group
 from crawler.cli.crawl import crawl_command, runs_command
 from crawler.cli.db import db_group
@@ -46,11 +46,14 @@ from crawler.cli.status import check_command, status_command
     show_default=True,
     help="Logs on stderr: readable text, or JSON lines for log collectors.",
 )
-@click.option("-v", "--verbose", count=True, help="More log detail (-vv for HTTP requests).")
+@click.option("-v", "--verbose", count=True,
+              help="More log detail: -v each account as it ends, -vv debug, -vvv every HTTP request.")
 @click.version_option(package_name="codeindex")
 @click.pass_context
 def main(ctx: click.Context, db_url: str, config_path: Path, log_format: str, verbose: int) -> None:
     """codeindex: crawl public-sector accounts on GitHub and GitLab forges into a SQL index and export JSON.
+
+    --db, --config, --log-format and -v go before the command or after it.
 
     \b
     First steps:
@@ -62,9 +65,11 @@ def main(ctx: click.Context, db_url: str, config_path: Path, log_format: str, ve
     from crawler.logs import setup_logging
 
     setup_logging(log_format, verbose)
-    ctx.obj = Context(db_url, config_path, log_format, verbose)
+    db_given = ctx.get_parameter_source("db_url") == click.core.ParameterSource.COMMANDLINE
+    ctx.obj = Context(db_url, config_path, log_format, verbose, db_given)
 
 
 for _command in (db_group, crawl_command, runs_command, simforge_command, demo_command, schedule_command,
                  config_group, export_command, status_command, check_command, annuaire_group):
+    add_global_options(_command)
     main.add_command(_command)

@@ -49,7 +49,12 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
 
         click.echo(format_estimate(estimate_crawl(engine, units)))
         return
-    summary = _run_with_progress(engine, config, units, trigger="cli")
+    from crawler.runner import MixedIndexError
+
+    try:
+        summary = _run_with_progress(engine, config, units, trigger="cli")
+    except MixedIndexError as exc:
+        fail(str(exc))
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(summary), sort_keys=True))
     else:

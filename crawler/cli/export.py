@@ -40,11 +40,18 @@ def export_command(ctx: click.Context, out_dir: Path, use_gzip: bool) -> None:
     Only public, present repositories of configured, not ignored accounts and forges are written. Every file
     is replaced atomically, so a frontend reading the folder never sees half a file. See docs/export.md.
     """
+    from crawler.demo import export_folder_problem, mark_demo_export
     from index.db import IndexDatabaseError
     from index.export.build import export_index
+    from index.runs import index_purpose
 
     settings = ctx.obj
     engine = open_index_or_exit(settings.db_url)
+    demo = index_purpose(engine) in ("demo", "mixed")
+    problem = export_folder_problem(out_dir, demo)
+    if problem:
+        engine.dispose()
+        fail(problem)
     try:
         report = export_index(engine, out_dir, gzip=use_gzip,
                               ministry_ids=_ministry_ids(getattr(settings, "config_path", None)))
@@ -54,4 +61,7 @@ def export_command(ctx: click.Context, out_dir: Path, use_gzip: bool) -> None:
         fail(f"cannot write the export into {out_dir}: {exc.strerror or exc}", 1)
     finally:
         engine.dispose()
-    click.echo(f"exported to {out_dir}/: {report.summary()}")
+    if demo:
+        mark_demo_export(out_dir)
+    click.echo(f"exported to {out_dir}/: {report.summary()}"
+               + (f" (the demo's simulated data: {out_dir / 'DEMO-DATA.txt'})" if demo else ""))

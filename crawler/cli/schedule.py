@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import Context, load_config_or_exit, open_index_or_exit, pass_ctx
+from crawler.cli.common import Context, fail, load_config_or_exit, open_index_or_exit, pass_ctx
 
 
 @click.command("schedule")
@@ -34,5 +34,13 @@ def schedule_command(ctx: Context, out_dir: Path, list_only: bool) -> None:
                 scope = f"the official directory from {spec.source or DEFAULT_URL}"
             click.echo(f"{spec.id}: {spec.trigger} — {scope}")
         return
-    open_index_or_exit(ctx.db_url)
+    from crawler.runner import MixedIndexError, refuse_mixed_index
+
+    engine = open_index_or_exit(ctx.db_url)
+    try:
+        refuse_mixed_index(engine, "schedule")
+    except MixedIndexError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
     run_forever(ctx.db_url, config, out_dir, echo=click.echo)
