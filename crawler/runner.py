@@ -42,6 +42,7 @@ from index.upsert import (
 )
 
 log = logging.getLogger(__name__)
+progress = logging.getLogger("crawler.progress")  # shown at INFO even without -v (crawler.logs)
 
 # tokens a forge gets without a `token_env`: only for the public forges they belong to, never sent elsewhere
 DEFAULT_TOKEN_ENV = {"github.com": "GITHUB_TOKEN", "gitlab.com": "GITLAB_TOKEN"}
@@ -285,6 +286,7 @@ def run_crawl(
                 pending.remove(unit)
                 crawl = _not_tried(unit, down[unit.forge.host])
                 _tally(summary, unit, crawl, record_account_crawl(engine, run_id, crawl))
+                _log_progress(unit, crawl, summary, len(units))
                 if on_unit_done:
                     on_unit_done(unit, crawl)
                 continue
@@ -326,6 +328,7 @@ def run_crawl(
                 unit, crawl = finished.popleft()
                 stored = record_account_crawl(engine, run_id, crawl)
                 _tally(summary, unit, crawl, stored)
+                _log_progress(unit, crawl, summary, len(units))
                 if on_unit_done:
                     on_unit_done(unit, crawl)
     finally:
@@ -400,6 +403,22 @@ def _not_tried(unit: Unit, why: str) -> AccountCrawl:
     now = utcnow()
     return AccountCrawl(forge_host=unit.forge.host, login=unit.login, status=OutcomeStatus.UNREACHABLE,
                         error=why, started_at=now, finished_at=now)
+
+
+def _log_progress(unit: Unit, crawl: AccountCrawl, summary: RunSummary, total: int) -> None:
+    """`12/220 github.com/etalab: ok, 286 repositories, 4 requests, 1.2 s` at INFO on the progress logger."""
+    done = summary.accounts_ok + summary.accounts_failed + summary.accounts_unsupported
+    seconds = (max(0.0, (crawl.finished_at - crawl.started_at).total_seconds())
+               if crawl.finished_at and crawl.started_at else 0.0)
+    repositories = len(crawl.repositories) + len(crawl.unchanged_ids)
+    status = crawl.status.value + (f" ({crawl.error})" if crawl.error and crawl.status != OutcomeStatus.OK else "")
+    progress.info(
+        "%d/%d %s: %s, %d repositor%s, %d request%s, %.1f s", done, total, unit.label, status, repositories,
+        "y" if repositories == 1 else "ies", crawl.cost.requests, "" if crawl.cost.requests == 1 else "s", seconds,
+        extra={"event": "account_done", "forge": unit.forge.host, "account": unit.login,
+               "status": crawl.status.value, "requests": crawl.cost.requests, "run_id": summary.run_id,
+               "fields": {"done": done, "total": total, "repositories": repositories, "seconds": round(seconds, 3)}},
+    )
 
 
 def _tally(summary: RunSummary, unit: Unit, crawl: AccountCrawl, stored: StoredOutcome) -> None:

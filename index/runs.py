@@ -10,7 +10,6 @@ from sqlalchemy import Engine, select
 from index.db import transaction
 from index.models import Account, AccountOutcome, CrawlRun, Forge
 
-
 DEMO_TRIGGER = "demo"
 
 

@@ -90,10 +90,43 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
+def _json_logs() -> bool:
+    """Whether the running command was asked for JSON logs (its Context says; text outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    settings = ctx.find_object(Context) if ctx is not None else None
+    return getattr(settings, "log_format", "text") == "json"
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one clear line on stderr and exit with `code` (2: the user must fix something)."""
-    click.echo(f"codeindex: error: {message}", err=True)
+    """Print one clear line on stderr (a JSON event under --log-format json) and exit with `code` (2: the user
+    must fix something)."""
+    from crawler.logs import error_event
+
+    if _json_logs():
+        error_event(message, exit_status=code)
+    else:
+        click.echo(f"codeindex: error: {message}", err=True)
     sys.exit(code)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr: `codeindex: warning: …`, or a JSON event under --log-format json."""
+    if _json_logs():
+        import logging
+
+        logging.getLogger("codeindex").warning(message, extra={"event": "warning"})
+    else:
+        click.echo(f"codeindex: warning: {message}", err=True)
+
+
+def problem_line(text: str) -> None:
+    """One of several problems found before a `fail`: a line on stderr, or a JSON event."""
+    from crawler.logs import error_event
+
+    if _json_logs():
+        error_event(text)
+    else:
+        click.echo(text, err=True)
 
 
 def load_config_or_exit(
@@ -106,7 +139,7 @@ def load_config_or_exit(
         return load_config(path, ministries_path, directory)
     except ConfigError as exc:
         for problem in exc.problems:
-            click.echo(str(problem), err=True)
+            problem_line(str(problem))
         fail(f"{path}: {plural(len(exc.problems), 'problem')}, nothing done")
     except FileNotFoundError:
         fail(f"configuration file {path} not found (use --config FILE or CODEINDEX_CONFIG)")
@@ -139,7 +172,7 @@ def stored_directory(db_url: str) -> Directory | None:
             return None
         engine = open_index(db_url)
     except (IndexDatabaseError, ValueError, ImportError) as exc:
-        click.echo(f"codeindex: warning: the index cannot be read ({exc}): no stored directory", err=True)
+        warn(f"the index cannot be read ({exc}): no stored directory")
         return None
     try:
         with transaction(engine) as session:

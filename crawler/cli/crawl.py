@@ -52,9 +52,14 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
     from crawler.runner import MixedIndexError
 
     try:
-        summary = _run_with_progress(engine, config, units, trigger="cli")
+        summary = _run_with_progress(engine, config, units, trigger="cli", settings=ctx)
     except MixedIndexError as exc:
         fail(str(exc))
+    if ctx.log_format == "json":
+        from crawler.logs import progress
+
+        progress.info("run %d: %s", summary.run_id, summary.status, extra={
+            "event": "run_summary", "fields": {**dataclasses.asdict(summary), "exit_status": summary.exit_code()}})
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(summary), sort_keys=True))
     else:
@@ -62,15 +67,23 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
     sys.exit(summary.exit_code())
 
 
-def _run_with_progress(engine: Engine, config: Config, units: list[Unit], trigger: str) -> RunSummary:
+def _run_with_progress(engine: Engine, config: Config, units: list[Unit], trigger: str,
+                       settings: Context) -> RunSummary:
+    """A progress bar on a terminal (without -v or JSON logs); one log line per finished account otherwise."""
+    from crawler.logs import quiet_progress
     from crawler.runner import run_crawl
 
-    if not sys.stderr.isatty():
+    if not sys.stderr.isatty() or settings.verbose or settings.log_format == "json":
         return run_crawl(engine, config, units, trigger=trigger)
     bar: Any
-    with click.progressbar(length=len(units), label="crawling", file=sys.stderr,
-                           item_show_func=lambda u: u.label[:50] if u else "") as bar:
-        return run_crawl(engine, config, units, trigger=trigger, on_unit_done=lambda unit, _c: bar.update(1, unit))
+    quiet_progress(True)
+    try:
+        with click.progressbar(length=len(units), label="crawling", file=sys.stderr,
+                               item_show_func=lambda u: u.label[:50] if u else "") as bar:
+            return run_crawl(engine, config, units, trigger=trigger,
+                             on_unit_done=lambda unit, _c: bar.update(1, unit))
+    finally:
+        quiet_progress(False)
 
 
 def _print_summary(summary: RunSummary) -> None:

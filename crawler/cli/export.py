@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import fail, open_index_or_exit
+from crawler.cli.common import fail, open_index_or_exit, warn
 
 
 def _ministry_ids(config_path: Path | None) -> dict[str, str]:
@@ -21,7 +21,7 @@ def _ministry_ids(config_path: Path | None) -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        click.echo(f"codeindex: warning: {path} unreadable ({exc}); ministries get no pso_id", err=True)
+        warn(f"{path} unreadable ({exc}); ministries get no pso_id")
         return {}
     if not isinstance(data, dict):
         return {}

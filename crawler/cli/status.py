@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from crawler.cli.common import fail, load_config_or_warn, open_index_or_exit
+from crawler.cli.common import fail, load_config_or_warn, open_index_or_exit, warn
 from crawler.referencing import (
     URLProblem,
     configured_but_unindexed,
@@ -281,7 +281,7 @@ def status_command(ctx: Any, target: str | None, as_json: bool) -> None:
 
     config, warning = load_config_or_warn(ctx.config_path)
     if warning:
-        click.echo(f"codeindex: warning: {warning}", err=True)
+        warn(warning)
     engine = open_index_or_exit(ctx.db_url)
     data = load_status(engine, now=utcnow())
     with transaction(engine) as session:
@@ -316,7 +316,7 @@ def check_command(ctx: Any, url: str, as_json: bool) -> None:
         fail(str(exc))
     config, warning = load_config_or_warn(ctx.config_path)
     if warning:
-        click.echo(f"codeindex: warning: {warning}", err=True)
+        warn(warning)
     engine = open_index_or_exit(ctx.db_url)
     doc, code = check_report(engine, config, url, utcnow())
     _emit(doc, as_json, render_check)
