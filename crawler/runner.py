@@ -77,8 +77,8 @@ def token_for(forge: ForgeConfig) -> str | None:
     tokens = token_from_env(env)
     if not tokens:
         return None
-    # the GitHub adapter takes the whole pool and moves to the next token when one's budget is spent
-    return ",".join(tokens) if forge.kind == "github" else tokens[0]
+    # every adapter takes the whole pool (TokenPool) and moves to the next token when one's budget is spent
+    return ",".join(tokens)
 
 
 @dataclass(frozen=True)

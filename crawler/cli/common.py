@@ -145,6 +145,16 @@ def load_config_or_exit(
         fail(f"configuration file {path} not found (use --config FILE or CODEINDEX_CONFIG)")
 
 
+def check_environment_or_exit() -> None:
+    """The environment variables a crawl reads besides tokens: a bad value is refused (exit 2), never ignored."""
+    from crawler.forges.http import reserve_from_env
+
+    try:
+        reserve_from_env()
+    except ValueError as exc:
+        fail(str(exc))
+
+
 def load_config_or_warn(path: Path) -> tuple[Config | None, str | None]:
     """The configuration, or None and a one-line warning: for commands that can answer from the index alone."""
     from crawler.config import ConfigError, load_config

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli.common import Context, fail, load_config_or_exit, open_index_or_exit, pass_ctx
+from crawler.cli.common import (
+    Context,
+    check_environment_or_exit,
+    fail,
+    load_config_or_exit,
+    open_index_or_exit,
+    pass_ctx,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -40,6 +47,7 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
     from crawler.runner import plan
 
     config = load_config_or_exit(ctx.config_path)
+    check_environment_or_exit()
     units = plan(config, forge=forge_host, owner=owner, limit=limit)
     if not units:
         fail("no account matches: check --forge / --owner against the configuration (ignored entries are skipped)")

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import Context, fail, load_config_or_exit, open_index_or_exit, pass_ctx
+from crawler.cli.common import (
+    Context,
+    check_environment_or_exit,
+    fail,
+    load_config_or_exit,
+    open_index_or_exit,
+    pass_ctx,
+)
 
 
 @click.command("schedule")
@@ -29,6 +36,7 @@ def schedule_command(ctx: Context, out_dir: Path, list_only: bool, now: bool) ->
     from crawler.scheduler import ANNUAIRE_JOB, job_specs, run_forever
 
     config = load_config_or_exit(ctx.config_path)
+    check_environment_or_exit()
     if list_only:
         for spec in job_specs(config):
             scope = ", ".join(spec.hosts) if spec.hosts else "every forge" + (
