@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import Engine
 
+from crawler.wording import plural
+
 if TYPE_CHECKING:
     from crawler.runner import RunSummary
 
@@ -105,7 +107,7 @@ def run_demo(
         with_pso = sum(1 for forge_config, owner in config.accounts() if (owner or forge_config).pso_id)
         echo(f"{with_pso} of the demo's accounts take their pso_id from {real_config.name} (same account URL)")
         units = plan(config)
-        echo(f"crawling {len(units)} accounts on {forge.base_url} …")
+        echo(f"crawling {plural(len(units), 'account')} on {forge.base_url} …")
         summary = run_crawl(engine, config, units, trigger="demo")
         stats = forge.stats()
     crawl_seconds = time.monotonic() - started

@@ -21,6 +21,7 @@ from crawler.config import Config, ForgeConfig, OwnerConfig
 from crawler.config.ministries import with_stored_directory
 from crawler.forges.base import ForgeAdapter, KnownRepo, KnownRepos, KnownState, Target
 from crawler.secrets import redact, token_from_env
+from crawler.wording import plural
 from index.db import transaction
 from index.records import (
     AccountCrawl,
@@ -437,5 +438,6 @@ def _tally(summary: RunSummary, unit: Unit, crawl: AccountCrawl, stored: StoredO
     stale = sum(1 for r in crawl.repositories if r.stale)
     summary.stale_repositories += stale
     if stale and crawl.status == OutcomeStatus.OK:
-        summary.failures.append(f"{unit.label}: ok, but {stale} repositories keep older details (a detail request "
+        summary.failures.append(f"{unit.label}: ok, but {plural(stale, 'repository', 'repositories')} "
+                                f"keep{'s' if stale == 1 else ''} older details (a detail request "
                                 "kept failing): the next run fetches them first")

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from crawler.wording import plural
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -85,9 +87,6 @@ def add_global_options(command: click.Command) -> None:
     ])
 
 
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """`1 account`, `2 accounts`, `1,234 repositories` (give `many` when adding an s is wrong)."""
-    return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
 def _json_logs() -> bool:
@@ -140,7 +139,8 @@ def load_config_or_exit(
     except ConfigError as exc:
         for problem in exc.problems:
             problem_line(str(problem))
-        fail(f"{path}: {plural(len(exc.problems), 'problem')}, nothing done")
+        files = list(dict.fromkeys(p.file for p in exc.problems)) or [str(path)]
+        fail(f"{', '.join(files)}: {plural(len(exc.problems), 'problem')}, nothing done")
     except FileNotFoundError:
         fail(f"configuration file {path} not found (use --config FILE or CODEINDEX_CONFIG)")
 

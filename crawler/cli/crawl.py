@@ -17,6 +17,7 @@ from crawler.cli.common import (
     open_index_or_exit,
     pass_ctx,
 )
+from crawler.wording import plural
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -100,7 +101,8 @@ def _print_summary(summary: RunSummary) -> None:
         f"unsupported {summary.accounts_unsupported}; repositories new {summary.repos_new}, "
         f"updated {summary.repos_updated}, gone {summary.repos_gone}; requests sent {summary.requests} "
         f"({summary.not_modified} answered 304)"
-        + (f"; {summary.stale_repositories} repositories keep older details" if summary.stale_repositories else "")
+        + (f"; {plural(summary.stale_repositories, 'repository', 'repositories')} keep"
+           f"{'s' if summary.stale_repositories == 1 else ''} older details" if summary.stale_repositories else "")
     )
     for line in summary.failures[:20]:
         click.echo(f"  {line}")

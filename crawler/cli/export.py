@@ -58,7 +58,7 @@ def export_command(ctx: click.Context, out_dir: Path, use_gzip: bool) -> None:
     except IndexDatabaseError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"cannot write the export into {out_dir}: {exc.strerror or exc}", 1)
+        fail(f"cannot write the export into {out_dir}: {exc.strerror or exc}")  # the environment's: exit 2
     finally:
         engine.dispose()
     if demo:

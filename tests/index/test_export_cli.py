@@ -71,7 +71,7 @@ def test_unwritable_output_is_one_line(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     result = CliRunner().invoke(_cli(_populated(tmp_path)), ["export", "--out", str(blocker / "out")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the environment must be fixed: exit 2, as every usage error
     assert result.stderr.count("\n") == 1 and "cannot write the export" in result.stderr
 
 
