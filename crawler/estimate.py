@@ -102,7 +102,7 @@ class ForgeEstimate:
         return (f"{self.host} ({self.kind}, {plural(self.accounts, 'account')}{assumed}): {at_least}"
                 f"{plural(self.requests, 'request')} ({self.not_modified:,} expected 304), "
                 f"{self.rest_points:,} REST points, {self.graphql_points:,} GraphQL points; budget {per_hour} "
-                f"({who}) → {'size unknown, at least ' if self.unknown else ''}{_duration(self.hours)}")
+                f"({who}) → {'duration unknown (size unknown)' if self.unknown else _duration(self.hours)}")
 
 
 def _duration(hours: float) -> str:
@@ -238,7 +238,7 @@ def format_estimate(estimates: list[ForgeEstimate]) -> str:
     unknown = sum(e.unknown for e in estimates)
     at_least = "at least " if unknown else ""
     lines.append(f"total: {at_least}{plural(total, 'request')}; forges are crawled side by side: "
-                 f"{at_least}{_duration(longest)}")
+                 f"{_duration(longest)}" + (", more for the forges of unknown size" if unknown else ""))
     lines.append(f"assumptions: never-crawled accounts hold {ASSUMED_REPOS} repositories; pages with a stored "
                  "validator answer 304; see docs/operations.md")
     if unknown:
