@@ -26,8 +26,8 @@ run: $(STAMP) ## crawl the configured accounts into ./codeindex.sqlite and expor
 	$(BIN)/codeindex --db $(DB) crawl || test $$? -eq 3
 	$(BIN)/codeindex --db $(DB) export --out $(OUT)
 
-demo: $(STAMP) ## offline demo: simulated forge seeded with the real 2021 data, crawl, export
-	$(BIN)/codeindex --db $(DB) demo --out $(OUT)
+demo: $(STAMP) ## offline demo: simulated forge seeded with the real 2021 data, crawl, export (its own files)
+	$(BIN)/codeindex demo
 
 test: $(STAMP) ## run the whole suite (SQLite; PostgreSQL too when CODEINDEX_TEST_POSTGRES is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -45,5 +45,5 @@ bench: $(STAMP) ## benchmark at x1 and x10 scale (writes bench/results.json)
 bench-quick: $(STAMP) ## benchmark at x1 scale only
 	$(BIN)/python -m bench --scales 1
 
-clean: ## remove the venv, the default index and the export
-	rm -rf $(VENV) codeindex.sqlite $(OUT) .pytest_cache
+clean: ## remove the venv, the default index and the export, and the demo's
+	rm -rf $(VENV) codeindex.sqlite $(OUT) codeindex-demo.sqlite export-demo .pytest_cache

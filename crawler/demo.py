@@ -16,10 +16,33 @@ from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import Engine
 
+from crawler.wording import plural
+
 if TYPE_CHECKING:
     from crawler.runner import RunSummary
 
 DEMO_TOKEN_ENV = "CODEINDEX_DEMO_TOKEN"
+# written into every export of the demo's index: a real export refuses that folder, and the demo a real one
+DEMO_MARKER = "DEMO-DATA.txt"
+_MARKER_TEXT = ("This folder holds the export of `codeindex demo`: simulated forges seeded with the code.gouv.fr "
+                "export of 2021.\nIt is not real data: never publish it. `codeindex export` refuses to write a real "
+                "index here.\n")
+
+
+def export_folder_problem(out_dir: Path, demo: bool) -> str | None:
+    """Why `out_dir` must not receive this export (the demo's into a real export, or the reverse), or None."""
+    marked = (out_dir / DEMO_MARKER).is_file()
+    if demo and not marked and (out_dir / "repositories.json").is_file():
+        return (f"{out_dir} holds a real export: the demo never writes its simulated data there "
+                "(leave --out out: the demo's own folder is export-demo/)")
+    if not demo and marked:
+        return (f"{out_dir} holds the demo's export ({DEMO_MARKER}): a real export is refused there; "
+                "use another --out, or delete that folder")
+    return None
+
+
+def mark_demo_export(out_dir: Path) -> None:
+    (out_dir / DEMO_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
 # the real account list, whose pso_ids the demo's accounts take (matched by account URL)
 REAL_CONFIG = Path(__file__).resolve().parents[1] / "config" / "organisations.yml"
 
@@ -50,18 +73,24 @@ class DemoResult(TypedDict):
 
 def run_demo(
     engine: Engine, out_dir: Path, *, scale: int = 1, echo: Callable[[str], None] = print,
-    real_config: Path = REAL_CONFIG,
+    real_config: Path = REAL_CONFIG, db_option: str = "",
 ) -> DemoResult:
     """Seed, serve, crawl and export. The demo's accounts carry the pso_ids `real_config` gives the same account
     URLs, and their ministries resolve as the real list's do (ministries.yml and the directory excerpt beside it,
-    or the directory stored in the index)."""
+    or the directory stored in the index). The index must hold no real run, and `out_dir` no real export
+    (MixedIndexError, before anything is seeded or written); `db_option` is what the hint's commands need to reach
+    the demo's index (e.g. `--db sqlite:///codeindex-demo.sqlite`)."""
     from crawler.config import load_config
     from crawler.config.ministries import excerpt_beside
-    from crawler.runner import plan, run_crawl
+    from crawler.runner import MixedIndexError, plan, refuse_mixed_index, run_crawl
     from index.export.build import export_index
     from simforge.seed import seed_from_codegouvfr
     from simforge.server import SimForge
 
+    refuse_mixed_index(engine, "demo")
+    problem = export_folder_problem(out_dir, demo=True)
+    if problem:
+        raise MixedIndexError(problem)
     started = time.monotonic()
     world = seed_from_codegouvfr(scale=scale)
     total = sum(len(h.repos) for h in world.hosts.values())
@@ -78,11 +107,12 @@ def run_demo(
         with_pso = sum(1 for forge_config, owner in config.accounts() if (owner or forge_config).pso_id)
         echo(f"{with_pso} of the demo's accounts take their pso_id from {real_config.name} (same account URL)")
         units = plan(config)
-        echo(f"crawling {len(units)} accounts on {forge.base_url} …")
+        echo(f"crawling {plural(len(units), 'account')} on {forge.base_url} …")
         summary = run_crawl(engine, config, units, trigger="demo")
         stats = forge.stats()
     crawl_seconds = time.monotonic() - started
     report = export_index(engine, out_dir)
+    mark_demo_export(out_dir)
     echo(
         f"crawl: {summary.status} in {crawl_seconds:.0f} s — accounts ok {summary.accounts_ok}, failed "
         f"{summary.accounts_failed}; repositories new {summary.repos_new}; requests {summary.requests}"
@@ -93,5 +123,7 @@ def run_demo(
         by_kind[kind] = by_kind.get(kind, 0) + counters.get("requests", 0)
     echo("requests per forge kind: " + ", ".join(f"{k} {v}" for k, v in sorted(by_kind.items())))
     echo(f"exported to {out_dir}/: {report.summary()}")
-    echo("next: open export/repositories.json, or try `codeindex runs`, `codeindex status`, `codeindex check URL`")
+    prefix = f"codeindex {db_option} ".replace("  ", " ")
+    echo(f"next: open {out_dir / 'repositories.json'}, or try `{prefix}runs`, `{prefix}status`, "
+         f"`{prefix}check URL` (the demo's index, apart from the real one)")
     return {"summary": summary, "stats": stats, "seconds": crawl_seconds}

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, func, select
 
 from crawler.runner import Unit, token_for
+from crawler.wording import plural
 from index.db import transaction
 from index.models import Account, Forge, HttpValidatorRow, Repository
 
@@ -59,6 +60,7 @@ class ForgeEstimate:
     tokens: int
     accounts: int = 0
     assumed: int = 0  # accounts never crawled: ASSUMED_REPOS each
+    unknown: int = 0  # whole forges never crawled: their size cannot be guessed (counted at one listing page)
     requests: int = 0
     not_modified: int = 0  # of which expected 304
     rest_points: int = 0
@@ -92,18 +94,22 @@ class ForgeEstimate:
         per_hour = ("no known limit" if budget is None else
                     " + ".join(f"{v:,} {'GraphQL points' if k == 'graphql' else 'requests'}" for k, v in budget.items())
                     + "/hour")
-        who = (f"{self.tokens} token{'s' if self.tokens > 1 else ''}" if self.tokens else "no token: anonymous")
+        who = plural(self.tokens, "token") if self.tokens else "no token: anonymous"
         assumed = f", {self.assumed} never crawled (assumed {ASSUMED_REPOS} repositories each)" if self.assumed else ""
-        return (f"{self.host} ({self.kind}, {self.accounts} accounts{assumed}): {self.requests:,} requests "
-                f"({self.not_modified:,} expected 304), {self.rest_points:,} REST points, {self.graphql_points:,} "
-                f"GraphQL points; budget {per_hour} ({who}) → {_duration(self.hours)}")
+        if self.unknown:
+            assumed += ", never crawled, crawled whole: size unknown"
+        at_least = "at least " if self.unknown else ""
+        return (f"{self.host} ({self.kind}, {plural(self.accounts, 'account')}{assumed}): {at_least}"
+                f"{plural(self.requests, 'request')} ({self.not_modified:,} expected 304), "
+                f"{self.rest_points:,} REST points, {self.graphql_points:,} GraphQL points; budget {per_hour} "
+                f"({who}) → {'duration unknown (size unknown)' if self.unknown else _duration(self.hours)}")
 
 
 def _duration(hours: float) -> str:
     if hours < 1 / 60:
         return "under a minute"
     if hours < 1:
-        return f"about {round(hours * 60)} minutes"
+        return f"about {plural(round(hours * 60), 'minute')}"
     return f"about {hours:.1f} hours"
 
 
@@ -149,7 +155,10 @@ def estimate_crawl(engine: Engine, units: Iterable[Unit], *, cold: bool = False,
             estimate = estimates[host] = ForgeEstimate(host, unit.forge.kind, tokens)
         login = unit.login.strip("/").lower()
         fact = facts.get((host, login)) or AccountFacts()
-        if not fact.known:
+        if not fact.known and unit.owner is None:  # a whole forge: 1 or 10,000 repositories, nobody can say
+            fact = AccountFacts(False, "instance", 0, 0, 0, 0)
+            estimate.unknown += 1
+        elif not fact.known:
             fact = AccountFacts(False, None, ASSUMED_REPOS, 0, ASSUMED_REPOS, 0)
             estimate.assumed += 1
         if cold:
@@ -226,7 +235,13 @@ def format_estimate(estimates: list[ForgeEstimate]) -> str:
         lines += [f"    note: {note}" for note in estimate.notes]
     total = sum(e.requests for e in estimates)
     longest = max((e.hours for e in estimates), default=0.0)
-    lines.append(f"total: {total:,} requests; forges are crawled side by side: {_duration(longest)}")
+    unknown = sum(e.unknown for e in estimates)
+    at_least = "at least " if unknown else ""
+    lines.append(f"total: {at_least}{plural(total, 'request')}; forges are crawled side by side: "
+                 f"{_duration(longest)}" + (", more for the forges of unknown size" if unknown else ""))
     lines.append(f"assumptions: never-crawled accounts hold {ASSUMED_REPOS} repositories; pages with a stored "
                  "validator answer 304; see docs/operations.md")
+    if unknown:
+        lines.append(f"size unknown: {plural(unknown, 'whole forge')} never crawled, counted at one listing page "
+                     "each (a forge crawled whole may hold thousands of repositories)")
     return "\n".join(lines)

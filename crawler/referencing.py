@@ -21,6 +21,9 @@ _SSH = re.compile(r"^(?:ssh://)?[\w.-]+@([^:/]+)[:/](.*)$")
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 # paths a forge serves under a repository, cut off: /tree/main/..., /-/issues, /src/branch/...
 _TWO_SEGMENT_KINDS = ("github", "gitea", "gogs", "forgejo", "bitbucket")
+# GitLab's group and user pages (https://gitlab.com/groups/cortext, as exported in owner.url): reserved names
+# GitLab never gives a namespace, so they are the URL's, not the account's
+_GITLAB_PREFIXES = ("groups", "users")
 
 
 class URLProblem(ValueError):
@@ -54,7 +57,8 @@ def guess_kind(host: str) -> str | None:
 
 
 def parse_forge_url(text: str, kind: str | None = None) -> ForgeURL:
-    """https://github.com/etalab/x(.git)(/), http://www.…, github.com/etalab, git@github.com:etalab/x.git.
+    """https://github.com/etalab/x(.git)(/), http://www.…, github.com/etalab, git@github.com:etalab/x.git,
+    https://gitlab.com/groups/cortext (GitLab's group page: the account `cortext`).
 
     `kind` (the forge's software, from the configuration when known) decides how much of a long path is the
     repository: GitLab paths nest (group/sub/project) and end at "/-/"; GitHub-like forges use owner/repo.
@@ -77,8 +81,11 @@ def parse_forge_url(text: str, kind: str | None = None) -> ForgeURL:
     if segments and segments[-1].endswith(".git"):
         segments[-1] = segments[-1][:-4]
     segments = [s for s in segments if s]
-    if (kind or guess_kind(host)) in _TWO_SEGMENT_KINDS:
+    kind = kind or guess_kind(host)
+    if kind in _TWO_SEGMENT_KINDS:
         segments = segments[:2]
+    elif len(segments) > 1 and segments[0] in _GITLAB_PREFIXES:
+        segments = segments[1:]  # GitLab's /groups/NAME and /users/NAME pages: the prefix is not in the path
     if not segments:
         raise URLProblem(f"{text!r} names a forge, not an account or repository (try `codeindex status {host}`)")
     return ForgeURL(host, "/".join(segments))

@@ -21,6 +21,7 @@ from crawler.config import Config, ForgeConfig, OwnerConfig
 from crawler.config.ministries import with_stored_directory
 from crawler.forges.base import ForgeAdapter, KnownRepo, KnownRepos, KnownState, Target
 from crawler.secrets import redact, token_from_env
+from crawler.wording import plural
 from index.db import transaction
 from index.records import (
     AccountCrawl,
@@ -42,6 +43,7 @@ from index.upsert import (
 )
 
 log = logging.getLogger(__name__)
+progress = logging.getLogger("crawler.progress")  # shown at INFO even without -v (crawler.logs)
 
 # tokens a forge gets without a `token_env`: only for the public forges they belong to, never sent elsewhere
 DEFAULT_TOKEN_ENV = {"github.com": "GITHUB_TOKEN", "gitlab.com": "GITLAB_TOKEN"}
@@ -76,8 +78,8 @@ def token_for(forge: ForgeConfig) -> str | None:
     tokens = token_from_env(env)
     if not tokens:
         return None
-    # the GitHub adapter takes the whole pool and moves to the next token when one's budget is spent
-    return ",".join(tokens) if forge.kind == "github" else tokens[0]
+    # every adapter takes the whole pool (TokenPool) and moves to the next token when one's budget is spent
+    return ",".join(tokens)
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,26 @@ def _biggest_first(units: list[Unit], counts: dict[tuple[str, str], int]) -> lis
     return sorted(units, key=size, reverse=True)  # stable: ties keep the plan's order
 
 
+class MixedIndexError(ValueError):
+    """The index holds the demo's simulated data and the crawl is real, or the reverse: refused, nothing written."""
+
+
+def refuse_mixed_index(engine: Engine, trigger: str) -> None:
+    """Raise MixedIndexError when a `trigger` run would mix the demo's simulated data with real data."""
+    from index.runs import DEMO_TRIGGER, index_purpose
+
+    purpose = index_purpose(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if trigger == DEMO_TRIGGER and purpose in ("real", "mixed"):
+        raise MixedIndexError(
+            f"{where} holds real crawl runs: the demo never writes its simulated data there. Leave --db out "
+            "(the demo keeps its own index, codeindex-demo.sqlite) or give a new file")
+    if trigger != DEMO_TRIGGER and purpose in ("demo", "mixed"):
+        raise MixedIndexError(
+            f"{where} holds the demo's simulated data (codeindex demo): a real crawl is refused there, so that "
+            "simulated repositories are never published as real. Use another --db, or delete that index")
+
+
 def run_crawl(
     engine: Engine,
     config: Config,
@@ -214,10 +236,12 @@ def run_crawl(
     (default: PER_HOST_BY_KIND, else DEFAULT_PER_HOST), each thread with
     adapters of its own (the forge clients are not thread-safe). Results are stored by this thread only, one
     transaction per account, so the index sees one writer. On `stop` (or Ctrl-C) no new account is started; the
-    ones in flight finish and are stored whole.
+    ones in flight finish and are stored whole. The demo's runs and real ones never share an index
+    (MixedIndexError, before anything is written).
     """
     units = list(plan(config) if units is None else units)
     factories = default_adapters() if adapters is None else adapters
+    refuse_mixed_index(engine, trigger)
     recover_stale_runs(engine)
     with transaction(engine) as session:
         config = with_stored_directory(session, config)
@@ -263,6 +287,7 @@ def run_crawl(
                 pending.remove(unit)
                 crawl = _not_tried(unit, down[unit.forge.host])
                 _tally(summary, unit, crawl, record_account_crawl(engine, run_id, crawl))
+                _log_progress(unit, crawl, summary, len(units))
                 if on_unit_done:
                     on_unit_done(unit, crawl)
                 continue
@@ -304,6 +329,7 @@ def run_crawl(
                 unit, crawl = finished.popleft()
                 stored = record_account_crawl(engine, run_id, crawl)
                 _tally(summary, unit, crawl, stored)
+                _log_progress(unit, crawl, summary, len(units))
                 if on_unit_done:
                     on_unit_done(unit, crawl)
     finally:
@@ -380,6 +406,22 @@ def _not_tried(unit: Unit, why: str) -> AccountCrawl:
                         error=why, started_at=now, finished_at=now)
 
 
+def _log_progress(unit: Unit, crawl: AccountCrawl, summary: RunSummary, total: int) -> None:
+    """`12/220 github.com/etalab: ok, 286 repositories, 4 requests, 1.2 s` at INFO on the progress logger."""
+    done = summary.accounts_ok + summary.accounts_failed + summary.accounts_unsupported
+    seconds = (max(0.0, (crawl.finished_at - crawl.started_at).total_seconds())
+               if crawl.finished_at and crawl.started_at else 0.0)
+    repositories = len(crawl.repositories) + len(crawl.unchanged_ids)
+    status = crawl.status.value + (f" ({crawl.error})" if crawl.error and crawl.status != OutcomeStatus.OK else "")
+    progress.info(
+        "%d/%d %s: %s, %d repositor%s, %d request%s, %.1f s", done, total, unit.label, status, repositories,
+        "y" if repositories == 1 else "ies", crawl.cost.requests, "" if crawl.cost.requests == 1 else "s", seconds,
+        extra={"event": "account_done", "forge": unit.forge.host, "account": unit.login,
+               "status": crawl.status.value, "requests": crawl.cost.requests, "run_id": summary.run_id,
+               "fields": {"done": done, "total": total, "repositories": repositories, "seconds": round(seconds, 3)}},
+    )
+
+
 def _tally(summary: RunSummary, unit: Unit, crawl: AccountCrawl, stored: StoredOutcome) -> None:
     if crawl.status == OutcomeStatus.OK:
         summary.accounts_ok += 1
@@ -396,5 +438,6 @@ def _tally(summary: RunSummary, unit: Unit, crawl: AccountCrawl, stored: StoredO
     stale = sum(1 for r in crawl.repositories if r.stale)
     summary.stale_repositories += stale
     if stale and crawl.status == OutcomeStatus.OK:
-        summary.failures.append(f"{unit.label}: ok, but {stale} repositories keep older details (a detail request "
+        summary.failures.append(f"{unit.label}: ok, but {plural(stale, 'repository', 'repositories')} "
+                                f"keep{'s' if stale == 1 else ''} older details (a detail request "
                                 "kept failing): the next run fetches them first")

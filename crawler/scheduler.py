@@ -19,13 +19,16 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crawler.config import Config, load_config
+from crawler.runner import MixedIndexError
 
 log = logging.getLogger(__name__)
+progress = logging.getLogger("crawler.progress")  # each run's start and end, shown without -v
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 DEFAULT_JOB = "crawl-default"
@@ -117,16 +120,35 @@ def scheduled_crawl(db_url: str, config_path: str, hosts: list[str] | None, excl
         return
     units = [u for u in plan(config)
              if (hosts is None or u.forge.host in hosts) and u.forge.host not in exclude]
-    log.info("scheduled crawl starting: %d accounts", len(units))
-    summary = run_crawl(engine, config, units, trigger="schedule", stop=_STOP)
-    log.info("scheduled crawl %s: run %d, ok %d, failed %d, new %d, gone %d, requests %d", summary.status,
-             summary.run_id, summary.accounts_ok, summary.accounts_failed, summary.repos_new, summary.repos_gone,
-             summary.requests)
+    scope = ", ".join(hosts) if hosts else "every forge" + (f" except {', '.join(exclude)}" if exclude else "")
+    progress.info("scheduled crawl starting (%s): %d accounts", scope, len(units))
+    started = time.monotonic()
+    try:
+        summary = run_crawl(engine, config, units, trigger="schedule", stop=_STOP)
+    except MixedIndexError as exc:
+        log.error("scheduled crawl skipped: %s", exc)
+        engine.dispose()
+        return
+    seconds = time.monotonic() - started
+    exported = "no export (export_after: false)" if not config.schedule.export_after else "no export"
     if export_dir and config.schedule.export_after and summary.status != "interrupted":
+        from index.db import IndexDatabaseError
         from index.export.build import export_index
 
-        export_index(engine, Path(export_dir))
-        log.info("exported to %s", export_dir)
+        try:
+            report = export_index(engine, Path(export_dir))
+            exported = f"exported to {export_dir}/ in {report.seconds:.1f} s"
+        except (OSError, IndexDatabaseError) as exc:
+            exported = f"export to {export_dir} failed: {exc}"
+            log.error("scheduled export failed, the previous export is left in place: %s", exc)
+    progress.info(
+        "scheduled crawl %s (%s) in %.0f s: run %d, accounts ok %d, failed %d; repositories new %d, gone %d; "
+        "requests %d; %s", summary.status, scope, seconds, summary.run_id, summary.accounts_ok,
+        summary.accounts_failed, summary.repos_new, summary.repos_gone, summary.requests, exported,
+        extra={"event": "scheduled_run", "run_id": summary.run_id, "status": summary.status,
+               "fields": {"seconds": round(seconds, 1), "export": exported, "accounts_ok": summary.accounts_ok,
+                          "accounts_failed": summary.accounts_failed, "repos_new": summary.repos_new,
+                          "requests": summary.requests}})
     engine.dispose()
 
 
@@ -149,8 +171,14 @@ def build_scheduler(db_url: str, config: Config, export_dir: Path | None) -> tup
     return scheduler, job_specs(config)
 
 
-def start(scheduler: Any, specs: list[JobSpec], db_url: str, config_path: Path, export_dir: Path | None) -> list[str]:
-    """Start paused, reconcile the stored jobs with the configured ones, resume. Returns what was done."""
+def _next(job: Any) -> str:
+    return f"next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}" if job and job.next_run_time else "paused"
+
+
+def start(scheduler: Any, specs: list[JobSpec], db_url: str, config_path: Path, export_dir: Path | None,
+          now: bool = False) -> list[str]:
+    """Start paused, reconcile the stored jobs with the configured ones, resume. Returns what was done, with each
+    job's next run time. `now`: every crawl job runs once at start (then on its schedule)."""
     scheduler.start(paused=True)
     report = []
     for spec in specs:
@@ -162,11 +190,16 @@ def start(scheduler: Any, specs: list[JobSpec], db_url: str, config_path: Path, 
         grace = int(min(3600, spec.interval.total_seconds() / 4)) if spec.interval else 3600
         existing = scheduler.get_job(spec.id)
         if existing is not None and str(existing.trigger) == str(spec.trigger) and list(existing.args) == args:
-            report.append(f"{spec.id}: kept as stored, next run {existing.next_run_time:%Y-%m-%d %H:%M:%S %Z}")
-            continue
-        scheduler.add_job(job, spec.trigger, args=args, id=spec.id, name=spec.id,
-                          replace_existing=True, misfire_grace_time=max(1, grace))
-        report.append(f"{spec.id}: {'updated' if existing else 'added'} ({spec.trigger})")
+            done = "kept as stored"
+        else:
+            scheduler.add_job(job, spec.trigger, args=args, id=spec.id, name=spec.id,
+                              replace_existing=True, misfire_grace_time=max(1, grace))
+            done = f"{'updated' if existing else 'added'} ({spec.trigger})"
+        if now and spec.id != ANNUAIRE_JOB:
+            scheduler.modify_job(spec.id, next_run_time=dt.datetime.now(dt.UTC))
+            report.append(f"{spec.id}: {done}, runs now (--now), then on its schedule")
+        else:
+            report.append(f"{spec.id}: {done}, {_next(scheduler.get_job(spec.id))}")
     wanted = {spec.id for spec in specs}
     for job in scheduler.get_jobs():
         if job.id not in wanted:
@@ -190,7 +223,8 @@ def request_stop() -> None:
     _STOP.set()
 
 
-def run_forever(db_url: str, config: Config, export_dir: Path | None, echo: Any = print, grace_s: float = 25) -> None:
+def run_forever(db_url: str, config: Config, export_dir: Path | None, echo: Any = print, grace_s: float = 25,
+                now: bool = False) -> None:
     """The `codeindex schedule` loop: runs until SIGTERM / SIGINT, then stops within `grace_s` seconds."""
     from index.db import open_index
     from index.upsert import recover_stale_runs
@@ -199,7 +233,7 @@ def run_forever(db_url: str, config: Config, export_dir: Path | None, echo: Any 
     if recovered:
         echo(f"marked {recovered} run(s) left running by a dead process as interrupted")
     scheduler, specs = build_scheduler(db_url, config, export_dir)
-    for line in start(scheduler, specs, db_url, config.path, export_dir):
+    for line in start(scheduler, specs, db_url, config.path, export_dir, now=now):
         echo(line)
     stopped = threading.Event()
 

@@ -10,6 +10,20 @@ from sqlalchemy import Engine, select
 from index.db import transaction
 from index.models import Account, AccountOutcome, CrawlRun, Forge
 
+DEMO_TRIGGER = "demo"
+
+
+def index_purpose(engine: Engine) -> str | None:
+    """"demo" when the index holds the demo's runs (simulated data), "real" when it holds other runs, None when it
+    holds no run yet. An index that holds both (made before the two were kept apart) answers "mixed"."""
+    with engine.connect() as connection:
+        triggers = {t for (t,) in connection.execute(select(CrawlRun.trigger).distinct())}
+    if not triggers:
+        return None
+    if triggers == {DEMO_TRIGGER}:
+        return "demo"
+    return "mixed" if DEMO_TRIGGER in triggers else "real"
+
 
 def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "—"

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli.common import Context, fail, load_config_or_exit, open_index_or_exit, pass_ctx
+from crawler.cli.common import (
+    Context,
+    check_environment_or_exit,
+    fail,
+    load_config_or_exit,
+    open_index_or_exit,
+    pass_ctx,
+)
+from crawler.wording import plural
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -40,6 +48,7 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
     from crawler.runner import plan
 
     config = load_config_or_exit(ctx.config_path)
+    check_environment_or_exit()
     units = plan(config, forge=forge_host, owner=owner, limit=limit)
     if not units:
         fail("no account matches: check --forge / --owner against the configuration (ignored entries are skipped)")
@@ -49,7 +58,17 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
 
         click.echo(format_estimate(estimate_crawl(engine, units)))
         return
-    summary = _run_with_progress(engine, config, units, trigger="cli")
+    from crawler.runner import MixedIndexError
+
+    try:
+        summary = _run_with_progress(engine, config, units, trigger="cli", settings=ctx)
+    except MixedIndexError as exc:
+        fail(str(exc))
+    if ctx.log_format == "json":
+        from crawler.logs import progress
+
+        progress.info("run %d: %s", summary.run_id, summary.status, extra={
+            "event": "run_summary", "fields": {**dataclasses.asdict(summary), "exit_status": summary.exit_code()}})
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(summary), sort_keys=True))
     else:
@@ -57,15 +76,23 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
     sys.exit(summary.exit_code())
 
 
-def _run_with_progress(engine: Engine, config: Config, units: list[Unit], trigger: str) -> RunSummary:
+def _run_with_progress(engine: Engine, config: Config, units: list[Unit], trigger: str,
+                       settings: Context) -> RunSummary:
+    """A progress bar on a terminal (without -v or JSON logs); one log line per finished account otherwise."""
+    from crawler.logs import quiet_progress
     from crawler.runner import run_crawl
 
-    if not sys.stderr.isatty():
+    if not sys.stderr.isatty() or settings.verbose or settings.log_format == "json":
         return run_crawl(engine, config, units, trigger=trigger)
     bar: Any
-    with click.progressbar(length=len(units), label="crawling", file=sys.stderr,
-                           item_show_func=lambda u: u.label[:50] if u else "") as bar:
-        return run_crawl(engine, config, units, trigger=trigger, on_unit_done=lambda unit, _c: bar.update(1, unit))
+    quiet_progress(True)
+    try:
+        with click.progressbar(length=len(units), label="crawling", file=sys.stderr,
+                               item_show_func=lambda u: u.label[:50] if u else "") as bar:
+            return run_crawl(engine, config, units, trigger=trigger,
+                             on_unit_done=lambda unit, _c: bar.update(1, unit))
+    finally:
+        quiet_progress(False)
 
 
 def _print_summary(summary: RunSummary) -> None:
@@ -74,7 +101,8 @@ def _print_summary(summary: RunSummary) -> None:
         f"unsupported {summary.accounts_unsupported}; repositories new {summary.repos_new}, "
         f"updated {summary.repos_updated}, gone {summary.repos_gone}; requests sent {summary.requests} "
         f"({summary.not_modified} answered 304)"
-        + (f"; {summary.stale_repositories} repositories keep older details" if summary.stale_repositories else "")
+        + (f"; {plural(summary.stale_repositories, 'repository', 'repositories')} keep"
+           f"{'s' if summary.stale_repositories == 1 else ''} older details" if summary.stale_repositories else "")
     )
     for line in summary.failures[:20]:
         click.echo(f"  {line}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import Context, fail, open_index_or_exit, pass_ctx
+from crawler.cli.common import DEMO_DB, DEMO_OUT, Context, fail, open_index_or_exit, pass_ctx
 
 
 def require_simforge() -> None:
@@ -60,20 +60,30 @@ def simforge_command(port: int, scale: int, latency_ms: float, fixture: bool) ->
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("export"), show_default=True,
-              help="Export folder.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=DEMO_OUT, show_default=True,
+              help="Export folder (the demo's own: never the real export).")
 @click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True, help="Multiply the seed data.")
 @pass_ctx
 def demo_command(ctx: Context, out_dir: Path, scale: int) -> None:
     """Offline demo: simulate the forges with the real 2021 code.gouv.fr data, crawl them, export.
 
-    Needs no token and no network. It writes the index given by --db (default ./codeindex.sqlite), so that
-    `codeindex status`, `check` and `runs` can be tried on it afterwards. The demo's accounts take the pso_ids the
-    real list (--config) gives the same account URLs, so they fall under their real ministries.
+    Needs no token and no network. It writes its own index, ./codeindex-demo.sqlite (CODEINDEX_DB is ignored;
+    an explicit --db is used), and its own export folder, so that `codeindex --db sqlite:///codeindex-demo.sqlite
+    status`, `check` and `runs` can be tried on it afterwards. Simulated data never mixes with real data: the demo
+    refuses an index that holds real crawl runs or a folder that holds a real export, and a real crawl or export
+    refuses the demo's. The demo's accounts take the pso_ids the real list (--config) gives the same account URLs,
+    so they fall under their real ministries.
     """
     require_simforge()
     from crawler.demo import REAL_CONFIG, run_demo
+    from crawler.runner import MixedIndexError
 
-    engine = open_index_or_exit(ctx.db_url)
+    db_url = ctx.db_url if ctx.db_given else DEMO_DB
+    engine = open_index_or_exit(db_url)
     real = ctx.config_path if Path(ctx.config_path).is_file() else REAL_CONFIG
-    run_demo(engine, out_dir, scale=scale, echo=click.echo, real_config=Path(real))
+    try:
+        run_demo(engine, out_dir, scale=scale, echo=click.echo, real_config=Path(real), db_option=f"--db {db_url}")
+    except MixedIndexError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import fail, open_index_or_exit
+from crawler.cli.common import fail, open_index_or_exit, warn
 
 
 def _ministry_ids(config_path: Path | None) -> dict[str, str]:
@@ -21,7 +21,7 @@ def _ministry_ids(config_path: Path | None) -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        click.echo(f"codeindex: warning: {path} unreadable ({exc}); ministries get no pso_id", err=True)
+        warn(f"{path} unreadable ({exc}); ministries get no pso_id")
         return {}
     if not isinstance(data, dict):
         return {}
@@ -40,18 +40,28 @@ def export_command(ctx: click.Context, out_dir: Path, use_gzip: bool) -> None:
     Only public, present repositories of configured, not ignored accounts and forges are written. Every file
     is replaced atomically, so a frontend reading the folder never sees half a file. See docs/export.md.
     """
+    from crawler.demo import export_folder_problem, mark_demo_export
     from index.db import IndexDatabaseError
     from index.export.build import export_index
+    from index.runs import index_purpose
 
     settings = ctx.obj
     engine = open_index_or_exit(settings.db_url)
+    demo = index_purpose(engine) in ("demo", "mixed")
+    problem = export_folder_problem(out_dir, demo)
+    if problem:
+        engine.dispose()
+        fail(problem)
     try:
         report = export_index(engine, out_dir, gzip=use_gzip,
                               ministry_ids=_ministry_ids(getattr(settings, "config_path", None)))
     except IndexDatabaseError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"cannot write the export into {out_dir}: {exc.strerror or exc}", 1)
+        fail(f"cannot write the export into {out_dir}: {exc.strerror or exc}")  # the environment's: exit 2
     finally:
         engine.dispose()
-    click.echo(f"exported to {out_dir}/: {report.summary()}")
+    if demo:
+        mark_demo_export(out_dir)
+    click.echo(f"exported to {out_dir}/: {report.summary()}"
+               + (f" (the demo's simulated data: {out_dir / 'DEMO-DATA.txt'})" if demo else ""))

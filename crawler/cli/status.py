@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from crawler.cli.common import fail, load_config_or_warn, open_index_or_exit
+from crawler.cli.common import fail, load_config_or_warn, open_index_or_exit, warn
 from crawler.referencing import (
     URLProblem,
     configured_but_unindexed,
@@ -161,6 +161,29 @@ def _counts(mapping: dict[str, int]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in mapping.items() if v) or "none"
 
 
+NAMES_SHOWN = 10  # repository names in one line of `status ACCOUNT` (the JSON has them all)
+ROWS_SHOWN = 40  # accounts in the table of `status` (all, a ministry, a forge)
+WHY_SHOWN = 20  # accounts explained under "Why", and configured accounts the index has not seen
+
+
+def _more(hidden: int) -> str:
+    return f"… and {hidden} more (see --json)"
+
+
+def _names(names: Sequence[str]) -> str:
+    """At most NAMES_SHOWN names, then how many more."""
+    shown = ", ".join(names[:NAMES_SHOWN])
+    return shown + (f" {_more(len(names) - NAMES_SHOWN)}" if len(names) > NAMES_SHOWN else "")
+
+
+def _listed(account: dict[str, Any], yes: str = "LISTED", no: str = "NOT LISTED") -> str:
+    """"LISTED", or "LISTED, nothing crawled yet" for an account no crawl has ever read (nothing of it shown)."""
+    if not account["listed"]:
+        return no
+    nothing = account["crawl"]["last_success_at"] is None and not account["repositories"]["seen"]
+    return f"{yes}, nothing crawled yet" if nothing else yes
+
+
 def _one_line_error(text: str | None) -> str:
     return " ".join((text or "").split())[:200]
 
@@ -184,7 +207,7 @@ def _account_detail(a: dict[str, Any]) -> list[str]:
     repos, crawl, lic, pc = a["repositories"], a["crawl"], a["licence"], a["publiccode"]
     lines = [
         f"{a['forge']}/{a['login']} — {a['name'] or '(no name)'} ({a['kind'] or 'kind unknown'})",
-        f"  {'LISTED' if a['listed'] else 'NOT LISTED'}: {a['label']} — {a['explanation']}",
+        f"  {_listed(a)}: {a['label']} — {a['explanation']}",
         f"  ministry: {a['ministry'] or '—'}   pso_id: {a['pso_id'] or '—'}   url: {a['url']}",
         f"  last successful crawl: {crawl['last_success_at'] or 'never'}; last attempt: "
         f"{crawl['last_attempt_at'] or 'never'} ({crawl['last_status'] or '—'})"
@@ -192,17 +215,20 @@ def _account_detail(a: dict[str, Any]) -> list[str]:
         f"  repositories: seen {repos['seen']}, exported {repos['exported']}; not exported: "
         f"{_counts(repos['excluded'])}; flagged: {_counts(repos['flagged'])}",
         f"  licence: {lic['with_spdx']}/{repos['exported']} ({_pct(lic['share'])}) with an SPDX licence"
-        + (f"; without: {', '.join(lic['without'])}" if lic.get("without") else ""),
+        + (f"; without: {_names(lic['without'])}" if lic.get("without") else ""),
         f"  publiccode.yml: {_counts({k: pc[k] for k in ('valid', 'invalid', 'absent', 'unknown')})}",
     ]
-    lines += [f"    invalid: {i['full_name']}: {_one_line_error(i['error'])}" for i in pc.get("invalid_list", [])]
+    invalid = pc.get("invalid_list", [])
+    lines += [f"    invalid: {i['full_name']}: {_one_line_error(i['error'])}" for i in invalid[:NAMES_SHOWN]]
+    if len(invalid) > NAMES_SHOWN:
+        lines.append(f"    {_more(len(invalid) - NAMES_SHOWN)}")
     if a["description"].get("without"):
-        lines.append(f"  without description: {', '.join(a['description']['without'])}")
+        lines.append(f"  without description: {_names(a['description']['without'])}")
     changes = a["changes"]
     if changes:
         lines.append(f"  changes in run {changes['run_id']} ({changes['at']}, {changes['status']}): "
-                     f"new: {', '.join(changes['new']) or '—'}; gone: {', '.join(changes['gone']) or '—'}; "
-                     f"renamed: {', '.join(changes['renamed']) or '—'}")
+                     f"new: {_names(changes['new']) or '—'}; gone: {_names(changes['gone']) or '—'}; "
+                     f"renamed: {_names(changes['renamed']) or '—'}")
     return lines
 
 
@@ -220,16 +246,26 @@ def render_status(doc: dict[str, Any]) -> str:
                   _pct(m["licence_share"]), m["accounts"] - m["listed"]) for m in doc["ministries"]])]
         lines += ["", "Accounts", table(
             ("account", "kind", "listed", "why", "exported/seen", "licence", "last success"),
-            [(f"{a['forge']}/{a['login']}", a["kind"], "yes" if a["listed"] else "NO", a["label"],
-              f"{a['repositories']['exported']}/{a['repositories']['seen']}", _pct(a["licence"]["share"]),
-              (a["crawl"]["last_success_at"] or "never")[:10]) for a in accounts])]
+            [(f"{a['forge']}/{a['login']}", a["kind"], _listed(a, "yes", "NO"),
+              a["label"], f"{a['repositories']['exported']}/{a['repositories']['seen']}",
+              _pct(a["licence"]["share"]), (a["crawl"]["last_success_at"] or "never")[:10])
+             for a in accounts[:ROWS_SHOWN]])]
+        if len(accounts) > ROWS_SHOWN:
+            lines.append(_more(len(accounts) - ROWS_SHOWN))
         problems = [a for a in accounts if a["reason"] != "ok"]
         if problems:
-            lines += ["", "Why"] + [f"  {a['forge']}/{a['login']}: {a['explanation']}" for a in problems]
-    for entry in doc["unindexed"]:
+            lines += ["", "Why"] + [f"  {a['forge']}/{a['login']}: {a['explanation']}" for a in problems[:WHY_SHOWN]]
+            if len(problems) > WHY_SHOWN:
+                lines.append(f"  {_more(len(problems) - WHY_SHOWN)}")
+    unindexed = doc["unindexed"] if doc["scope"]["kind"] == "account" else doc["unindexed"][:WHY_SHOWN]
+    if len(doc["unindexed"]) > len(unindexed):
+        lines += ["", f"{len(doc['unindexed'])} configured accounts not in the index yet; the first {len(unindexed)}:"]
+    for entry in unindexed:
         lines += ["", f"{entry['forge']}/{entry['login']}: NOT LISTED: {entry['label']} — {entry['explanation']}"]
         if entry["proposed_yaml"]:
             lines += ["  proposed lines:", *(f"    {line}" for line in entry["proposed_yaml"].splitlines())]
+    if len(doc["unindexed"]) > len(unindexed):
+        lines += ["", _more(len(doc["unindexed"]) - len(unindexed))]
     if not accounts and not doc["unindexed"]:
         lines += ["", "no account matches"]
     return "\n".join(lines)
@@ -281,7 +317,7 @@ def status_command(ctx: Any, target: str | None, as_json: bool) -> None:
 
     config, warning = load_config_or_warn(ctx.config_path)
     if warning:
-        click.echo(f"codeindex: warning: {warning}", err=True)
+        warn(warning)
     engine = open_index_or_exit(ctx.db_url)
     data = load_status(engine, now=utcnow())
     with transaction(engine) as session:
@@ -316,7 +352,7 @@ def check_command(ctx: Any, url: str, as_json: bool) -> None:
         fail(str(exc))
     config, warning = load_config_or_warn(ctx.config_path)
     if warning:
-        click.echo(f"codeindex: warning: {warning}", err=True)
+        warn(warning)
     engine = open_index_or_exit(ctx.db_url)
     doc, code = check_report(engine, config, url, utcnow())
     _emit(doc, as_json, render_check)

@@ -29,6 +29,7 @@ from crawler.config.model import (
     ScheduleConfig,
     default_api_url,
 )
+from crawler.wording import plural
 
 if TYPE_CHECKING:
     from index.directory import Directory
@@ -156,10 +157,11 @@ def format_summary(summary: ConfigSummary) -> str:
         [
             f"{summary['file']}: OK",
             f"  forges: {summary['forges']} ({kinds})",
-            f"  accounts: {summary['accounts']} on {summary['forges_with_accounts']} forges; "
+            f"  accounts: {summary['accounts']} on {plural(summary['forges_with_accounts'], 'forge')}; "
             f"whole-forge entries: {summary['whole_forge_entries']}; units of work: {summary['units']}",
-            f"  ignored on {summary['date']}: {summary['ignored_forges']} forges, {summary['ignored_accounts']} accounts",
-            f"  pso_id unknown ({UNKNOWN_PSO_ID}): {summary['unknown_pso_id']} units; "
+            f"  ignored on {summary['date']}: {plural(summary['ignored_forges'], 'forge')}, "
+            f"{plural(summary['ignored_accounts'], 'account')}",
+            f"  pso_id unknown ({UNKNOWN_PSO_ID}): {plural(summary['unknown_pso_id'], 'unit')}; "
             f"missing: {summary['missing_pso_id']}",
             f"  without ministry: {summary['without_ministry']} of {summary['units']} units",
             *_ministry_lines(summary["ministries"]),

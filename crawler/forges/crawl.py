@@ -15,6 +15,7 @@ from collections import Counter
 from crawler.forges.base import Clock, KnownState, Target
 from crawler.forges.http import ForgeHttp, outcome_of
 from crawler.secrets import redact
+from crawler.wording import plural
 from index.records import (
     AccountCrawl,
     AccountRecord,
@@ -80,7 +81,8 @@ class AccountCrawler(ABC):
             return None
         repositories = sum(1 for record in self.records.values() if record.stale)
         details = ", ".join(f"{detail} ({count})" for detail, count in sorted(stale.items()))
-        return (f"{repositories} repositories keep older details, as a request kept failing: {details}; "
+        return (f"{plural(repositories, 'repository', 'repositories')} keep{'s' if repositories == 1 else ''} older "
+                f"details, as a request kept failing: {details}; "
                 "the next run fetches them first")
 
     def outcome_login(self) -> str:

@@ -1,7 +1,8 @@
 """One HTTP policy for every forge adapter that speaks httpx: retries, rate limits, credentials, accounting.
 
 - Retries transient failures (5xx, timeouts, connection resets, truncated or non-JSON bodies) with exponential
-  backoff and jitter, at most `max_retries` times.
+  backoff and jitter, at most `max_retries` times. A name that does not resolve or a refused connection ends the
+  account at once (`HostUnreachable`): nothing reached a server, so it is not counted as a request either.
 - Rate limits: every answer's `x-ratelimit-*` (GitHub, per `x-ratelimit-resource`) or `RateLimit-*` (GitLab) is
   remembered per token and resource. Before sending, the budget is checked: a token whose remaining points are at
   or below the reserve (`reserve`, capped at a tenth of the limit) is not used; the next token of the pool is;
@@ -22,7 +23,9 @@ import email.utils
 import functools
 import json
 import logging
+import os
 import random
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -101,6 +104,43 @@ class TransientError(ForgeError):
     """Retries exhausted on 5xx, timeouts, resets or unreadable bodies."""
 
 
+class HostUnreachable(TransientError):
+    """The host's name does not resolve, or it refuses connections: nothing reached a server, and asking again
+    at once will not help, so the account ends at the first attempt (and the runner stops trying the host)."""
+
+
+def _no_server(exc: BaseException) -> str | None:
+    """"cannot resolve" / "connection refused" when `exc` (a ConnectError) means no server was reached."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # httpx wraps httpcore's error, which wraps the socket's
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return "cannot resolve"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused by"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    if any(hint in text for hint in ("name or service not known", "temporary failure in name resolution",
+                                     "nodename nor servname", "name resolution", "no address associated",
+                                     "getaddrinfo failed")):
+        return "cannot resolve"
+    if "connection refused" in text or "errno 111" in text:
+        return "connection refused by"
+    return None
+
+
+def reserve_from_env() -> int:
+    """CODEINDEX_RATE_RESERVE (points each token keeps unspent), DEFAULT_RESERVE when unset; a value that is not
+    a whole number ≥ 0 is refused (ValueError), never ignored."""
+    value = os.environ.get("CODEINDEX_RATE_RESERVE", "").strip()
+    if not value:
+        return DEFAULT_RESERVE
+    if not value.isdigit():
+        raise ValueError(f"CODEINDEX_RATE_RESERVE must be a whole number of points, 0 or more (got {value!r})")
+    return int(value)
+
+
 class HttpStatusError(ForgeError):
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -113,6 +153,8 @@ def outcome_of(exc: BaseException) -> tuple[OutcomeStatus, str]:
         return OutcomeStatus.RATE_LIMITED, str(exc)
     if isinstance(exc, ForeignURL | HttpStatusError):
         return OutcomeStatus.FAILED, str(exc)
+    if isinstance(exc, HostUnreachable):
+        return OutcomeStatus.UNREACHABLE, str(exc)
     if isinstance(exc, TransientError):
         return OutcomeStatus.UNREACHABLE if "Connect" in str(exc) else OutcomeStatus.FAILED, str(exc)
     if isinstance(exc, httpx.HTTPError | OSError):
@@ -312,7 +354,10 @@ class ForgeHttp:
                 if expect_json and response.status_code == 200 and response.content:
                     response.json()  # a truncated or HTML body is a transient failure too
             except (httpx.TimeoutException, httpx.TransportError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-                self.cost.requests += 1
+                if isinstance(exc, httpx.ConnectError) and (why := _no_server(exc)):
+                    raise HostUnreachable(f"{why} {self.origin[1]} ({type(exc).__name__})") from None
+                if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                    self.cost.requests += 1  # only what reached a server counts as sent
                 attempt += 1
                 if attempt > self.max_retries:
                     raise TransientError(self.scrub(f"{type(exc).__name__} after {attempt} attempts: {exc}")) from None

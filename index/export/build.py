@@ -68,7 +68,11 @@ class ExportReport:
         return sum(f.size for f in self.files)
 
     def summary(self) -> str:
-        return (f"{self.repositories} repositories, {self.accounts} accounts, {len(self.files)} files, "
+        def n(count: int, word: str, many: str) -> str:
+            return f"{count} {word if count == 1 else many}"
+
+        return (f"{n(self.repositories, 'repository', 'repositories')}, {n(self.accounts, 'account', 'accounts')}, "
+                f"{n(len(self.files), 'file', 'files')}, "
                 f"{self.total_size / 1e6:.1f} MB in {self.seconds:.1f} s")
 
 

@@ -381,7 +381,7 @@ def test_summary_text(valid):
     assert summary["missing_pso_id"] == 7 and summary["without_ministry"] == 7 and summary["units"] == 14
     text = format_summary(summary)
     assert "forges: 8 (github 2, gitlab 2, forgejo 1, gitea 1, gogs 1, sourcehut 1)" in text
-    assert "whole-forge entries: 4" in text and "ignored on 2025-07-01: 1 forges, 1 accounts" in text
+    assert "whole-forge entries: 4" in text and "ignored on 2025-07-01: 1 forge, 1 account" in text
 
 
 # ------------------------------------------------------------------------------------------------ CLI

@@ -75,3 +75,23 @@ def test_dry_run_sends_nothing_and_says_how_long_without_a_token(tmp_path):
     assert "dry run: nothing was sent" in out
     assert "no token for github.com: anonymous REST only, 60 requests/hour" in out
     assert "60 requests/hour (no token: anonymous)" in out and "never crawled" in out
+
+
+def test_a_whole_forge_never_crawled_is_of_unknown_size(tmp_path):
+    """Not "9 repositories, under a minute": a forge crawled whole may hold thousands; the estimate says so."""
+    from crawler.estimate import format_estimate
+
+    path = tmp_path / "organisations.yml"
+    path.write_text("gitlab.inria.fr:\n  forge: gitlab\ngithub.com:\n  forge: github\n  owners:\n    etalab:\n")
+    engine = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    estimates = {e.host: e for e in estimate_crawl(engine, plan(load_config(path)))}
+    engine.dispose()
+    inria = estimates["gitlab.inria.fr"]
+    assert inria.unknown == 1 and inria.assumed == 0 and inria.requests == 1
+    line = inria.line()
+    assert "(gitlab, 1 account, never crawled, crawled whole: size unknown): at least 1 request " in line
+    assert line.endswith("→ duration unknown (size unknown)")
+    text = format_estimate(list(estimates.values()))
+    assert "size unknown: 1 whole forge never crawled" in text and "total: at least " in text
+    assert "more for the forges of unknown size" in text
+    assert "1 accounts" not in text and "1 tokens" not in text

@@ -151,7 +151,7 @@ def test_not_found_and_bad_token(forge):
 def test_unreachable_and_failed_never_leak_the_token(forge):
     clock = FakeClock(NOW)
     down = crawl(forge, "etalab", token="s3cret", clock=clock, api_url="http://127.0.0.1:9/github.com/api/v3")
-    assert down.status is OutcomeStatus.UNREACHABLE and "s3cret" not in down.error and clock.sleeps
+    assert down.status is OutcomeStatus.UNREACHABLE and "s3cret" not in down.error and not clock.sleeps  # refused: at once
     with SimForge(fixture_world(now=NOW), faults=[Fault("500")]) as broken:
         failed = crawl(broken, "etalab", token="s3cret")
     assert failed.status is OutcomeStatus.FAILED and not failed.complete and "s3cret" not in failed.error

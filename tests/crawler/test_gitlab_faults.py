@@ -169,7 +169,7 @@ def test_a_first_crawl_leaves_a_failed_detail_unknown_never_wrong():
         forge.faults.append(Fault("502", path_contains="/api/v4/projects/1001"))  # its licence and publiccode.yml
         result = crawl(forge, max_retries=1)
     assert result.status is OutcomeStatus.OK
-    assert result.error.startswith("1 repositories keep older details") and "licence (1), publiccode (1)" in result.error
+    assert result.error.startswith("1 repository keeps older details") and "licence (1), publiccode (1)" in result.error
     licensed = by_name(result)["g/p00000"]
     assert licensed.stale == {"licence", "publiccode"} and licensed.license_spdx is None
     assert licensed.signals.publiccode is None

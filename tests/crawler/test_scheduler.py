@@ -1,6 +1,7 @@
 """The scheduler on a real APScheduler with its job store in the index: runs recorded, never overlapping, and a
 restart keeps the stored job and its next run time."""
 
+import re
 import time
 
 import pytest
@@ -52,7 +53,9 @@ def test_two_intervals_restart_no_overlap(tmp_path, simforge):
 
     scheduler, specs = build_scheduler(db_url, config, tmp_path / "export")
     report = start(scheduler, specs, db_url, path, tmp_path / "export")
-    assert report == ["crawl-default: added (interval[0:00:01])", "annuaire-update: added (interval[7 days, 0:00:00])"]
+    assert [line.split(", next run ")[0] for line in report] == [
+        "crawl-default: added (interval[0:00:01])", "annuaire-update: added (interval[7 days, 0:00:00])"]
+    assert all(re.search(r", next run \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", line) for line in report), report
     assert wait_until(lambda: len([r for r in _runs(engine) if r.status != "running"]) >= 2)
     stored_next = scheduler.get_job("crawl-default").next_run_time
     scheduler.shutdown(wait=True)
@@ -160,3 +163,29 @@ def test_scheduled_annuaire_update_keeps_the_directory_on_a_bad_file(tmp_path, c
     assert "the stored directory is kept" in caplog.text
     with transaction(open_index(db_url)) as session:
         assert len(load_directory(session)) == 18
+
+
+def test_now_runs_each_crawl_job_at_start_and_logs_its_end(tmp_path, simforge, caplog):
+    """`schedule --now`: the first crawl does not wait a whole interval (6 h by default); its end is logged with
+    outcome, duration and export, and the report names each job's next run."""
+    import logging
+
+    path = tmp_path / "organisations.yml"
+    path.write_text(CONFIG.format(api=simforge.api_url("gitlab.example.org")).replace(
+        "  interval_hours: 0.0003\n", "  interval_hours: 6\n").replace(
+        "  forges:\n    github.com: {cron: \"0 */4 * * *\"}\n", ""))
+    db_url = f"sqlite:///{tmp_path / 'index.sqlite'}"
+    engine = open_index(db_url)
+    caplog.set_level(logging.INFO, logger="crawler.progress")
+    scheduler, specs = build_scheduler(db_url, load_config(path), tmp_path / "export")
+    try:
+        report = start(scheduler, specs, db_url, path, tmp_path / "export", now=True)
+        assert report[0] == "crawl-default: added (interval[6:00:00]), runs now (--now), then on its schedule"
+        assert report[1].startswith("annuaire-update: added (interval[7 days, 0:00:00]), next run ")
+        assert wait_until(lambda: any("scheduled crawl ok" in r.getMessage() for r in caplog.records), timeout=30)
+    finally:
+        scheduler.shutdown(wait=True)
+    (end,) = [r.getMessage() for r in caplog.records if "scheduled crawl ok" in r.getMessage()]
+    assert re.search(r"in \d+ s: run 1, accounts ok 1, failed 0; .*; exported to .*export/ in [\d.]+ s$", end), end
+    assert [r.status for r in _runs(engine)] == ["ok"]
+    assert (tmp_path / "export" / "repositories.json").exists()

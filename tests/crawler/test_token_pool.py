@@ -108,3 +108,45 @@ def test_anonymous_crawl_warns_once_per_forge(caplog):
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert warnings[0].startswith("no token for github.com: anonymous REST only, 60 requests/hour")
+
+
+def test_gitlab_gets_the_whole_pool_from_token_env_and_moves_to_the_next_token(tmp_path, monkeypatch):
+    """A comma-separated `token_env` is a pool on GitLab too (the runner used to hand over its first token only)."""
+    from crawler.config import load_config
+    from crawler.runner import plan, token_for
+
+    monkeypatch.setenv("INSTANCE_TOKENS", "glpat-one, glpat-two")
+    path = tmp_path / "organisations.yml"
+    path.write_text("git.example.org:\n  forge: gitlab\n  token_env: INSTANCE_TOKENS\n  owners:\n    team:\n")
+    (unit,) = plan(load_config(path))
+    assert token_for(unit.forge) == "glpat-one,glpat-two"
+    sent = []
+
+    def gitlab(request: httpx.Request) -> httpx.Response:
+        token = request.headers["private-token"]
+        sent.append(token)
+        remaining = "0" if token == "glpat-one" else "99"
+        return httpx.Response(200, json={"id": 1}, headers={"RateLimit-Remaining": remaining,
+                                                             "RateLimit-Limit": "2000", "RateLimit-Reset": "3600"})
+
+    clock = FakeClock()
+    http = ForgeHttp("https://git.example.org/api/v4", TokenPool.parse(token_for(unit.forge)),
+                     auth_scheme="private-token", clock=clock, transport=httpx.MockTransport(gitlab))
+    for _ in range(3):
+        http.request("GET", "groups/team")
+    assert sent == ["glpat-one", "glpat-two", "glpat-two"] and clock.sleeps == []
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1.5"])
+def test_a_bad_rate_reserve_is_refused_before_crawling(tmp_path, monkeypatch, value):
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    monkeypatch.setenv("CODEINDEX_RATE_RESERVE", value)
+    config = tmp_path / "organisations.yml"
+    config.write_text("github.com:\n  forge: github\n  owners:\n    etalab:\n")
+    db = tmp_path / "i.sqlite"
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "--config", str(config), "crawl"])
+    assert result.exit_code == 2 and "CODEINDEX_RATE_RESERVE must be a whole number" in result.output
+    assert repr(value) in result.output and not db.exists()

@@ -52,6 +52,7 @@ from crawler.forges.http import (
     HttpStatusError,
     SystemClock,
     TokenPool,
+    reserve_from_env,
 )
 from crawler.forges.publiccode import parse_publiccode
 from index.records import (
@@ -93,7 +94,7 @@ class GiteaAdapter:
         self._clients = ClientCache()
 
     def _default_http(self, target: Target) -> ForgeHttp:
-        return ForgeHttp(target.api_url, TokenPool.parse(target.token), clock=self.clock, timeout=self.timeout,
+        return ForgeHttp(target.api_url, TokenPool.parse(target.token, reserve_from_env()), clock=self.clock, timeout=self.timeout,
                          max_wait=self.max_wait, max_retries=self.max_retries, backoff=self.backoff,
                          client=self._clients.get(target.api_url, self.timeout))
 

@@ -21,14 +21,13 @@ errors → UNREACHABLE; 401 → AUTH; exhausted budget → RATE_LIMITED; anythin
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 
 from crawler.forges.base import Clock, KnownState, Target
 from crawler.forges.github.anonymous import AnonymousGitHubCrawl
 from crawler.forges.github.crawl import OWNER_QUERY, PAGE_SIZE, GitHubCrawl
-from crawler.forges.http import DEFAULT_RESERVE, ClientCache, ForgeHttp, SystemClock, TokenPool
+from crawler.forges.http import ClientCache, ForgeHttp, SystemClock, TokenPool, reserve_from_env
 from index.records import AccountCrawl
 
 __all__ = ["OWNER_QUERY", "PAGE_SIZE", "GitHubAdapter"]
@@ -51,8 +50,7 @@ class GitHubAdapter:
         self.max_wait = max_wait
         self.max_retries = max_retries
         self.backoff = backoff
-        env = os.environ.get("CODEINDEX_RATE_RESERVE", "")
-        self.reserve = reserve if reserve is not None else int(env) if env.strip().isdigit() else DEFAULT_RESERVE
+        self.reserve = reserve if reserve is not None else reserve_from_env()
         self._http_factory = http_factory or self._default_http
         self._clients = ClientCache()
 

@@ -43,6 +43,7 @@ from crawler.forges.http import (
     SystemClock,
     TokenPool,
     outcome_of,
+    reserve_from_env,
 )
 from index.records import AccountCrawl, AccountKind, AccountRecord, CrawlCost, OutcomeStatus, RepositoryRecord
 
@@ -87,7 +88,7 @@ class _Https:
 
     def __init__(self, adapter: GitLabAdapter, target: Target):
         self.adapter, self.target = adapter, target
-        self.pool = TokenPool.parse(target.token)
+        self.pool = TokenPool.parse(target.token, reserve_from_env())
         self.client = adapter._clients.get(target.api_url, adapter.timeout)
         self._local = threading.local()
         self._lock = threading.Lock()
