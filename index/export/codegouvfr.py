@@ -10,7 +10,7 @@ page) and awesome.json. The field-by-field mapping is in docs/export.md.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from index.export.format import JsonArrayWriter, blank_to_none, json_array, json_pretty, json_sorted_bytes
@@ -149,7 +149,7 @@ def _top(counts: Mapping[Any, int], n: int | None = None) -> list[tuple[Any, int
     return ranked if n is None else ranked[:n]
 
 
-def stats_preprod(repo_entries: list[Mapping[str, Any]], organisations: list[Mapping[str, Any]],
+def stats_preprod(repo_entries: Sequence[Mapping[str, Any]], organisations: Sequence[Mapping[str, Any]],
                   stars_by_owner: Mapping[str, int]) -> dict[str, Any]:
     """stats_preprod.json, its Stats page, with code.gouv.fr's shapes and thresholds: top 10 licences (without
     "other") and languages as [[name, count]], top 10 organisations by stars and by repositories (more than 1)
