@@ -81,7 +81,7 @@ def create_app(engine: Engine, export_dir: Path | None, *, cors_origins: Sequenc
         params = _single(request)
         _only(params, {"url"})
         url = params.get("url", "")
-        if not url.startswith(("https://", "http://")) or len(url) > 1000:
+        if not url.lower().startswith(("https://", "http://")) or len(url) > 1000:
             raise BadParameter("url", "a repository's web address, https://...")
         found = read(lambda c: query.repository(c, url, now()))
         if found is None:

@@ -90,7 +90,7 @@ def render_page(data: dict[str, Any], listing: Listing, error: str | None = None
     problem = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Public-sector source code</title><style>{STYLE}</style></head>
+<title>Public-sector source code</title><link rel="icon" href="data:,"><style>{STYLE}</style></head>
 <body><header><h1>Public-sector source code</h1>
 <form class="search" role="search" method="get" action="/">
 <div><label for="q">Search names, descriptions, topics</label>
