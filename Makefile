@@ -7,7 +7,7 @@ DB     ?= sqlite:///codeindex.sqlite
 OUT    ?= export
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run demo test test-fast lint bench bench-quick clean
+.PHONY: help venv run demo serve test test-fast lint bench bench-quick clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n",$$1,$$2}'
@@ -28,6 +28,13 @@ run: $(STAMP) ## crawl the configured accounts into ./codeindex.sqlite and expor
 
 demo: $(STAMP) ## offline demo: simulated forge seeded with the real 2021 data, crawl, export (its own files)
 	$(BIN)/codeindex demo
+
+# `make serve` serves the real index when there is one, else the demo's (after `make demo`)
+SERVE_DB  ?= $(if $(wildcard codeindex.sqlite),$(DB),sqlite:///codeindex-demo.sqlite)
+SERVE_OUT ?= $(if $(wildcard codeindex.sqlite),$(OUT),export-demo)
+
+serve: $(STAMP) ## serve the index and its export on http://127.0.0.1:8000/ (search page, /api/v1/, /data/)
+	$(BIN)/codeindex --db $(SERVE_DB) serve --export $(SERVE_OUT)
 
 test: $(STAMP) ## run the whole suite (SQLite; PostgreSQL too when CODEINDEX_TEST_POSTGRES is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

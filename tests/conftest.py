@@ -52,3 +52,20 @@ def simforge():
 
     with SimForge(fixture_world()) as forge:
         yield forge
+
+
+@pytest.fixture(scope="session")
+def demo_export(tmp_path_factory):
+    """`codeindex demo` once per session (the 2021 seed data crawled from the simulated forge into SQLite, then
+    exported): (index URL, export folder). For the tests that need the demo's real size and shapes."""
+    from crawler.demo import run_demo
+    from index.db import open_index
+
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{folder / 'index.sqlite'}"
+    engine = open_index(url)
+    try:
+        run_demo(engine, folder / "export", echo=lambda _line: None)
+    finally:
+        engine.dispose()
+    return url, folder / "export"

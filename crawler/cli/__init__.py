@@ -1,6 +1,6 @@
 """The `codeindex` command line: each command parses, calls a library function, prints.
 
-One module per command group (`crawl`, `config`, `export`, `status`, `schedule`, `demo`, `db`, `annuaire`), and `common` for
+One module per command group (`crawl`, `config`, `export`, `status`, `schedule`, `demo`, `db`, `annuaire`, `serve`), and `common` for
 what they share. Heavy imports live inside the commands so that `--help` is instant.
 """
 
@@ -19,6 +19,7 @@ from crawler.cli.db import db_group
 from crawler.cli.demo import demo_command, simforge_command
 from crawler.cli.export import export_command
 from crawler.cli.schedule import schedule_command
+from crawler.cli.serve import serve_command
 from crawler.cli.status import check_command, status_command
 
 
@@ -115,6 +116,6 @@ def main(ctx: click.Context, db_url: str, config_path: Path, log_format: str, ve
 
 
 for _command in (db_group, crawl_command, runs_command, simforge_command, demo_command, schedule_command,
-                 config_group, export_command, status_command, check_command, annuaire_group):
+                 config_group, export_command, status_command, check_command, annuaire_group, serve_command):
     add_global_options(_command)
     main.add_command(_command)

@@ -1,21 +1,25 @@
-"""code.gouv.fr's current file formats (since Sept 2024), so that its frontend could read our export as is.
+"""code.gouv.fr's current file formats (since Sept 2024), so that its frontend reads our export as is.
 
 Plain JSON arrays, as the originals (no schema_version wrapper); strings never null (the originals write ""),
-licences as lower-case forge keys ("mit", "agpl-3.0", "other") rather than SPDX ids. The field-by-field mapping
-is in docs/export.md.
+counts always integers (0 when unknown: its Organizations page sorts on `s` and throws on mixed types),
+licences as lower-case forge keys ("mit", "agpl-3.0", "other") rather than SPDX ids. Besides the four listings,
+the files its frontend also requests: codegouvfr-forges.csv (host,kind lines), stats_preprod.json (its Stats
+page) and awesome.json. The field-by-field mapping is in docs/export.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from index.export.format import JsonArrayWriter, blank_to_none, cut, json_array, json_sorted_bytes
+from index.export.format import JsonArrayWriter, blank_to_none, json_array, json_pretty, json_sorted_bytes
 from index.export.writer import ExportWriter
 from index.licences import FORGE_LICENCE_KEYS
 from index.queries import ExportedAccount, ExportedRepository
 
 SHORT_DESCRIPTION = 120
+ELLIPSIS = "…"  # code.gouv.fr appends it to a description it cuts
 ORGANISATION_KINDS = ("organization", "group", "instance")  # users are not organisations
 
 # an SPDX id whose lower-case form, without -only / -or-later, is not a licensee key is published as "other"
@@ -36,6 +40,17 @@ def forge_licence_key(spdx: str | None) -> str:
 def _s(value: Any) -> Any:
     """code.gouv.fr writes "" where it has nothing."""
     return "" if value is None else value
+
+
+def _n(value: int | None) -> int:
+    """code.gouv.fr writes 0 for an unknown count (`(or followers 0)`): one JSON type per key."""
+    return 0 if value is None else int(value)
+
+
+def shorten(text: str | None) -> str:
+    """The short files' description: at most 120 characters (code points), then "…" when it was longer."""
+    text = text or ""
+    return text[:SHORT_DESCRIPTION] + ELLIPSIS if len(text) > SHORT_DESCRIPTION else text
 
 
 def repository_entry(repo: ExportedRepository) -> dict[str, Any]:
@@ -67,7 +82,7 @@ def short_repository_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
         "a": entry["awesome-score"],
         "a?": entry["archived"],
         "c?": entry["contributing"],
-        "d": cut(entry["description"], SHORT_DESCRIPTION),
+        "d": shorten(entry["description"]),
         "f": entry["forks_count"],
         "f?": entry["fork"],
         "fn": entry["full_name"],
@@ -99,7 +114,7 @@ def organisation_entry(account: ExportedAccount, repositories_count: int) -> dic
         "forge": account.forge.host,
         "organization": _s(account.organisation_name),
         "repositories_count": repositories_count,
-        "followers": _s(account.followers),
+        "followers": _n(account.followers),
     }
 
 
@@ -107,7 +122,7 @@ def owner_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     """owners.json: short keys for the frontend's list of organisations."""
     return {
         "au": entry["icon_url"],
-        "d": cut(entry["description"], SHORT_DESCRIPTION),
+        "d": shorten(entry["description"]),
         "f": entry["floss_policy"],
         "h": entry["website"],
         "id": entry["id"],
@@ -121,17 +136,62 @@ def owner_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def forges_csv(accounts: Iterable[ExportedAccount]) -> bytes:
+    """codegouvfr-forges.csv: one `host,kind` line per forge with a published account (its forge filter). Under a
+    `host,kind` header: code.gouv.fr's frontend drops the first line it reads (`(next (csv/parse ...))`)."""
+    forges = {a.forge.host: a.forge.kind for a in accounts}
+    return "".join(f"{host},{kind}\n" for host, kind in [("host", "kind"), *sorted(forges.items())]).encode("utf-8")
+
+
+def _top(counts: Mapping[Any, int], n: int | None = None) -> list[tuple[Any, int]]:
+    """Largest first, ties in key order (deterministic where code.gouv.fr's map order is not)."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ranked if n is None else ranked[:n]
+
+
+def stats_preprod(repo_entries: Sequence[Mapping[str, Any]], organisations: Sequence[Mapping[str, Any]],
+                  stars_by_owner: Mapping[str, int]) -> dict[str, Any]:
+    """stats_preprod.json, its Stats page, with code.gouv.fr's shapes and thresholds: top 10 licences (without
+    "other") and languages as [[name, count]], top 10 organisations by stars and by repositories (more than 1)
+    as [[[name, url], n]], organisations with more than one repository and more than 200 stars / 20 followers,
+    and the short listing's scores in buckets of 100 (["0-100", n], by bucket)."""
+    languages = Counter(e["language"] for e in repo_entries if e["language"])
+    licences = Counter(e["license"] for e in repo_entries if e["license"] and e["license"].lower() != "other")
+    buckets = Counter((e["awesome-score"] // 100) * 100 for e in repo_entries if e["awesome-score"] >= 0)
+    by_stars = {(o["name"], o["id"]): stars_by_owner.get(o["id"], 0) for o in organisations}
+    by_repos = {(o["name"], o["id"]): o["repositories_count"] for o in organisations}
+
+    def owners_over(key: str, minimum: int, values: Mapping[str, int]) -> list[dict[str, Any]]:
+        return [{"owner": o["name"], key: values[o["id"]], "repositories_count": o["repositories_count"]}
+                for o in organisations if values[o["id"]] > minimum and o["repositories_count"] > 1]
+
+    return {
+        "repos_cnt": str(len(repo_entries)),
+        "orgas_cnt": str(len(organisations)),
+        "top_orgs_by_stars": [[list(k), v] for k, v in _top({k: v for k, v in by_stars.items() if v > 1}, 10)],
+        "top_orgs_by_repos": [[list(k), v] for k, v in _top({k: v for k, v in by_repos.items() if v > 1}, 10)],
+        "top_orgs_repos_stars": owners_over("total_stars", 200, {o["id"]: stars_by_owner.get(o["id"], 0)
+                                                                 for o in organisations}),
+        "top_orgs_repos_followers": owners_over("followers", 20, {o["id"]: o["followers"] for o in organisations}),
+        "top_repos_by_score_range": [[f"{low}-{low + 100}", n] for low, n in sorted(buckets.items())],
+        "top_licenses": [[k, v] for k, v in _top(licences, 10)],
+        "top_languages": [[k, v] for k, v in _top(languages, 10)],
+    }
+
+
 def write_codegouvfr_files(
     writer: ExportWriter, folder: str, repos: list[ExportedRepository], accounts: list[ExportedAccount],
     repos_by_account: Mapping[int, list[ExportedRepository]],
 ) -> None:
-    """The four files into `folder`, from repositories and accounts already in export order; both repository
-    files are written in one pass, an entry at a time."""
+    """The files into `folder`, from repositories and accounts already in export order; both repository
+    files are written in one pass, an entry at a time (only the few keys the stats need are kept)."""
+    stats_rows: list[dict[str, Any]] = []
     with writer.open(f"{folder}/codegouvfr-repositories.json", twin=True) as full_out, \
             writer.open(f"{folder}/repos_preprod.json", twin=True) as short_out:
         full, short = JsonArrayWriter(full_out), JsonArrayWriter(short_out)
         for repo in repos:
             entry = repository_entry(repo)
+            stats_rows.append({k: entry[k] for k in ("awesome-score", "language", "license")})
             full.append(json_sorted_bytes(entry))
             if entry["awesome-score"] >= 0:
                 short.append(json_sorted_bytes(short_repository_entry(entry)))
@@ -143,6 +203,13 @@ def write_codegouvfr_files(
         for a in accounts
         if a.kind in ORGANISATION_KINDS and repos_by_account.get(a.id)
     ]
+    stars = {a.url: sum(r.stars for r in repos_by_account.get(a.id, [])) for a in accounts
+             if a.kind in ORGANISATION_KINDS}
     writer.write(f"{folder}/codegouvfr-organizations.json", json_array(organisations), len(organisations), twin=True)
     writer.write(f"{folder}/owners.json", json_array([owner_entry(e) for e in organisations]), len(organisations),
                  twin=True)
+    writer.write(f"{folder}/stats_preprod.json", json_pretty(stats_preprod(stats_rows, organisations, stars)),
+                 twin=True)
+    writer.write(f"{folder}/awesome.json", json_array([]), 0, twin=True)  # no awesome-codegouvfr list here
+    hosts = forges_csv(accounts)
+    writer.write(f"{folder}/codegouvfr-forges.csv", hosts, hosts.count(b"\n") - 1)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from alembic import context
 
 from index.models import Base
+from index.search import is_modelled
 
 if TYPE_CHECKING:
     from alembic.runtime.environment import NameFilterParentNames, NameFilterType
@@ -20,7 +21,7 @@ FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
 def _include_name(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    return not (type_ == "table" and name in FOREIGN_TABLES) and is_modelled(name, type_, parent_names)
 
 
 def run_migrations_online() -> None:

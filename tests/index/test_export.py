@@ -192,6 +192,7 @@ def test_every_file_validates_against_its_schema(exported):
     assert used == {"repositories.schema.json", "organisations.schema.json", "ministries.schema.json",
                     "stats.schema.json", "codegouvfr-repositories.schema.json",
                     "codegouvfr-organizations.schema.json", "repos_preprod.schema.json", "owners.schema.json",
+                    "stats_preprod.schema.json", "awesome.schema.json",
                     "ministry-history.schema.json"}
     assert (out / "schemas" / "repositories.schema.json").read_bytes() == (SCHEMAS / "repositories.schema.json").read_bytes()
     assert {f.path for f in report.files} == {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
@@ -293,12 +294,12 @@ def test_codegouvfr_formats(exported):
     assert repos["dgfip/apps/impots"]["platform"] == "gitlab.com"
     short = _load(cg, "repos_preprod.json")
     assert "etalab/old-fork" not in {r["fn"] for r in short} and len(short) == len(repos) - 1
-    assert max(len(r["d"]) for r in short) == 120
+    assert max(len(r["d"]) for r in short) == 121 and all(len(r["d"]) <= 120 or r["d"].endswith("…") for r in short)
     orgs = _load(cg, "codegouvfr-organizations.json")
     assert [o["login"] for o in orgs] == ["forge.apps.education.fr", "etalab", "hostile-org", "later-ignored",
                                           "dgfip"]  # no user account
     dgfip = orgs[-1]
-    assert dgfip["followers"] == "" and dgfip["email"] == "" and dgfip["repositories_count"] == 2
+    assert dgfip["followers"] == 0 and dgfip["email"] == "" and dgfip["repositories_count"] == 2
     owners = _load(cg, "owners.json")
     assert [o["l"] for o in owners] == [o["login"] for o in orgs]
     assert owners[1]["ps"] == "Etalab" and owners[1]["m"] == "Premier ministre" and owners[1]["r"] == 4
