@@ -141,6 +141,16 @@ def reserve_from_env() -> int:
     return int(value)
 
 
+class NotTheFile(ValueError):
+    """A raw file's request answered 200 with a proxy's HTML or JSON page: transient, like a non-JSON API body."""
+
+
+def _error_page(response: httpx.Response) -> bool:
+    """A 200 that is no raw file: forges serve raw files as text/plain or octet-stream, never as HTML or JSON."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind in ("text/html", "application/json", "application/xhtml+xml")
+
+
 class HttpStatusError(ForgeError):
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -351,9 +361,13 @@ class ForgeHttp:
             self.last_token = self.pool.index
             try:
                 response = self._client.request(method, url, params=params, json=json_body, headers=sent_headers)
-                if expect_json and response.status_code == 200 and response.content:
-                    response.json()  # a truncated or HTML body is a transient failure too
-            except (httpx.TimeoutException, httpx.TransportError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+                if response.status_code == 200 and response.content:
+                    if expect_json:
+                        response.json()  # a truncated or HTML body is a transient failure too
+                    elif _error_page(response):
+                        raise NotTheFile(f"a {response.headers.get('content-type')} page instead of the file")
+            except (httpx.TimeoutException, httpx.TransportError, json.JSONDecodeError, UnicodeDecodeError,
+                    NotTheFile) as exc:
                 if isinstance(exc, httpx.ConnectError) and (why := _no_server(exc)):
                     raise HostUnreachable(f"{why} {self.origin[1]} ({type(exc).__name__})") from None
                 if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):

@@ -174,6 +174,21 @@ def normalised_export(engine, out_dir) -> dict[str, object]:
                                                                                 "organisations.json")}
 
 
+def export_differences(noisy: dict[str, object], clean: dict[str, object]) -> list[object]:
+    """The first records that differ, field by field: what a failure must show."""
+    out: list[object] = []
+    for name, key in (("repositories.json", "repositories"), ("organisations.json", "organisations")):
+        left = {json.dumps(r.get("html_url") or r.get("url") or r.get("login")): r for r in noisy[name].get(key, [])}
+        right = {json.dumps(r.get("html_url") or r.get("url") or r.get("login")): r for r in clean[name].get(key, [])}
+        out += [(name, "only noisy", k) for k in left.keys() - right.keys()]
+        out += [(name, "only clean", k) for k in right.keys() - left.keys()]
+        for k in left.keys() & right.keys():
+            if left[k] != right[k]:
+                out.append((name, k, {f: (left[k].get(f), right[k].get(f)) for f in left[k].keys() | right[k].keys()
+                                      if left[k].get(f) != right[k].get(f)}))
+    return out[:5]
+
+
 def _world_config(tmp_path, forge):
     """Every host of the fixture world: GitHub, GitLab and a Gogs instance crawled whole."""
     gh = sorted(a.path for a in forge.world.host("github.com").accounts.values())
@@ -211,5 +226,7 @@ def test_five_percent_random_faults_end_with_the_fault_free_export(gitlab_api, t
     print(f"faults fired: github {fired}, gitlab {fired_gl}, gogs {fired_gogs}; failures {summary.failures}")
     assert sum(fired_gl.values()) >= 3 and sum(fired_gogs.values()) >= 1, "the faults must actually fire"
     assert summary.status == "ok", summary.failures  # one run suffices: no account ended failed
-    assert normalised_export(engine, tmp_path / "noisy") == normalised_export(reference_db, tmp_path / "clean")
+    noisy_export = normalised_export(engine, tmp_path / "noisy")
+    clean_export = normalised_export(reference_db, tmp_path / "clean")
+    assert noisy_export == clean_export, export_differences(noisy_export, clean_export)
     assert plan(config)  # the configuration planned every account

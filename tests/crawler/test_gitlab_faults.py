@@ -247,3 +247,18 @@ def test_an_unchanged_gitlab_recrawl_rewrites_no_repository_row(tmp_path):
     assert summary.status == "ok" and summary.repos_updated == 0 and summary.repos_new == 0
     assert not [s for s in statements if s.lstrip().upper().startswith("INSERT INTO REPOSITORIES")]
     assert all(after[name].signals_at >= before[name] for name in before if before[name] is not None)
+
+
+@pytest.mark.parametrize("mode", ["auto", "never"])
+@pytest.mark.parametrize("kind", ["invalid_json", "truncated"])
+def test_a_proxy_page_instead_of_a_raw_file_is_retried_not_parsed(kind, mode):
+    """publiccode.yml comes as a raw file, not JSON: a 200 carrying a proxy's HTML page is still no publiccode.yml."""
+    world = varied_world()
+    with running(world) as forge:
+        clean = crawl(forge, mode=mode)
+    with running(world, **STALL) as forge:
+        forge.faults.append(Fault(kind, path_contains="/raw", times=2))
+        noisy = crawl(forge, mode=mode)
+        fired = forge.stats()[HOST].get(f"fault_{kind}", 0)
+    assert fired == 2 and noisy.status is OutcomeStatus.OK
+    assert comparable(noisy) == comparable(clean)
