@@ -39,7 +39,9 @@ def test_bench_runs_every_step_and_writes_results_and_chart(tmp_path, capsys):
     changed = steps["changed_5pct"]
     assert changed["repos_gone"] == result["mutations"]["delete"] > 0 or result["mutations"]["delete"] == 0
     assert steps["export"]["repositories"] > 0 and steps["export"]["bytes"] > 0
-    assert all(0 < s["peak_rss_mb"] < 1024 for s in steps.values())
+    # --inline: the steps run in this process, whose peak RSS is the whole test session's so far (over 1 GB after
+    # the demo-sized tests): only its presence can be checked here; `make bench` measures each step apart
+    assert all(s["peak_rss_mb"] > 0 for s in steps.values())
     assert result["ratios"]["github_cold_requests_vs_lower_bound"] >= 1
     assert {t["target"] for t in document["targets"]} >= {"x1 unchanged re-crawl seconds"}
     png = chart.read_bytes()
