@@ -99,8 +99,9 @@ def scheduled_annuaire_update(db_url: str, config_path: str, source: str | None)
 
 
 def scheduled_crawl(db_url: str, config_path: str, hosts: list[str] | None, exclude: list[str],
-                    export_dir: str | None) -> None:
-    """The job APScheduler runs (module-level, with plain arguments, so the job store can persist it)."""
+                    export_dir: str | None, enqueue: bool = False) -> None:
+    """The job APScheduler runs (module-level, with plain arguments, so the job store can persist it). With
+    `enqueue`, the run's accounts are queued for `codeindex worker` processes instead of crawled here."""
     from crawler.config import ConfigError
     from crawler.runner import plan, run_crawl
     from index.db import IndexDatabaseError, open_index
@@ -117,6 +118,18 @@ def scheduled_crawl(db_url: str, config_path: str, hosts: list[str] | None, excl
         return
     units = [u for u in plan(config)
              if (hosts is None or u.forge.host in hosts) and u.forge.host not in exclude]
+    if enqueue:
+        from crawler.distributed.queue import NotDistributable, enqueue_run
+
+        try:
+            queued = enqueue_run(engine, db_url, units, trigger="schedule", config=config,
+                                 export_dir=export_dir if config.schedule.export_after else None)
+        except NotDistributable as exc:
+            log.error("scheduled run not queued: %s", exc)
+            return
+        log.info("scheduled run %d queued: %d accounts for the workers", queued.run_id, queued.jobs)
+        engine.dispose()
+        return
     log.info("scheduled crawl starting: %d accounts", len(units))
     summary = run_crawl(engine, config, units, trigger="schedule", stop=_STOP)
     log.info("scheduled crawl %s: run %d, ok %d, failed %d, new %d, gone %d, requests %d", summary.status,
@@ -149,14 +162,15 @@ def build_scheduler(db_url: str, config: Config, export_dir: Path | None) -> tup
     return scheduler, job_specs(config)
 
 
-def start(scheduler: Any, specs: list[JobSpec], db_url: str, config_path: Path, export_dir: Path | None) -> list[str]:
+def start(scheduler: Any, specs: list[JobSpec], db_url: str, config_path: Path, export_dir: Path | None,
+          enqueue: bool = False) -> list[str]:
     """Start paused, reconcile the stored jobs with the configured ones, resume. Returns what was done."""
     scheduler.start(paused=True)
     report = []
     for spec in specs:
         job: Any = scheduled_crawl
         args: list[Any] = [db_url, str(config_path), list(spec.hosts) if spec.hosts else None, list(spec.exclude),
-                           str(export_dir) if export_dir else None]
+                           str(export_dir) if export_dir else None] + ([True] if enqueue else [])
         if spec.id == ANNUAIRE_JOB:
             job, args = scheduled_annuaire_update, [db_url, str(config_path), spec.source]
         grace = int(min(3600, spec.interval.total_seconds() / 4)) if spec.interval else 3600
@@ -190,7 +204,8 @@ def request_stop() -> None:
     _STOP.set()
 
 
-def run_forever(db_url: str, config: Config, export_dir: Path | None, echo: Any = print, grace_s: float = 25) -> None:
+def run_forever(db_url: str, config: Config, export_dir: Path | None, echo: Any = print, grace_s: float = 25,
+                enqueue: bool = False) -> None:
     """The `codeindex schedule` loop: runs until SIGTERM / SIGINT, then stops within `grace_s` seconds."""
     from index.db import open_index
     from index.upsert import recover_stale_runs
@@ -199,7 +214,7 @@ def run_forever(db_url: str, config: Config, export_dir: Path | None, echo: Any 
     if recovered:
         echo(f"marked {recovered} run(s) left running by a dead process as interrupted")
     scheduler, specs = build_scheduler(db_url, config, export_dir)
-    for line in start(scheduler, specs, db_url, config.path, export_dir):
+    for line in start(scheduler, specs, db_url, config.path, export_dir, enqueue):
         echo(line)
     stopped = threading.Event()
 

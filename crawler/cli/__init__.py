@@ -1,7 +1,8 @@
 """The `codeindex` command line: each command parses, calls a library function, prints.
 
-One module per command group (`crawl`, `config`, `export`, `status`, `schedule`, `demo`, `db`, `annuaire`), and `common` for
-what they share. Heavy imports live inside the commands so that `--help` is instant.
+One module per command group (`crawl`, `config`, `export`, `status`, `schedule`, `worker`, `demo`, `db`,
+`annuaire`), and `common` for what they share. Heavy imports live inside the commands so that `--help` is
+instant.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from crawler.cli.demo import demo_command, simforge_command
 from crawler.cli.export import export_command
 from crawler.cli.schedule import schedule_command
 from crawler.cli.status import check_command, status_command
+from crawler.cli.worker import worker_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -66,5 +68,5 @@ def main(ctx: click.Context, db_url: str, config_path: Path, log_format: str, ve
 
 
 for _command in (db_group, crawl_command, runs_command, simforge_command, demo_command, schedule_command,
-                 config_group, export_command, status_command, check_command, annuaire_group):
+                 config_group, export_command, status_command, check_command, annuaire_group, worker_command):
     main.add_command(_command)

@@ -6,15 +6,18 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import Context, load_config_or_exit, open_index_or_exit, pass_ctx
+from crawler.cli.common import Context, fail, load_config_or_exit, open_index_or_exit, pass_ctx
 
 
 @click.command("schedule")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("export"), show_default=True,
               help="Where to export after each crawl (when the schedule says export_after: true).")
 @click.option("--list", "list_only", is_flag=True, help="Print the jobs the configuration defines and exit.")
+@click.option("--enqueue", is_flag=True,
+              help="Queue each run's accounts for `codeindex worker` processes instead of crawling here (PostgreSQL; "
+                   "run one scheduler per index).")
 @pass_ctx
-def schedule_command(ctx: Context, out_dir: Path, list_only: bool) -> None:
+def schedule_command(ctx: Context, out_dir: Path, list_only: bool, enqueue: bool) -> None:
     """Run crawls on a schedule until SIGTERM / Ctrl-C (default: every account every 6 hours, export after), and
     reload the official directory (default: weekly).
 
@@ -35,4 +38,11 @@ def schedule_command(ctx: Context, out_dir: Path, list_only: bool) -> None:
             click.echo(f"{spec.id}: {spec.trigger} — {scope}")
         return
     open_index_or_exit(ctx.db_url)
-    run_forever(ctx.db_url, config, out_dir, echo=click.echo)
+    if enqueue:
+        from crawler.distributed.queue import NotDistributable, conninfo
+
+        try:
+            conninfo(ctx.db_url)
+        except NotDistributable as exc:
+            fail(str(exc))
+    run_forever(ctx.db_url, config, out_dir, echo=click.echo, enqueue=enqueue)

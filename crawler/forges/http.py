@@ -27,7 +27,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -40,6 +40,20 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 SECONDARY_HINTS = ("secondary rate limit", "abuse detection", "retry your request again later")
 DEFAULT_RESERVE = 50
+USER_AGENT = "codeindex-crawler"  # a worker adds its host and pid, so a forge's logs tell the machines apart
+
+
+class SharedBudgets(Protocol):
+    """Budgets kept beyond this process (`crawler.distributed.budgets`: a table every worker reads and writes),
+    so that the workers together hold a token's budget, not each worker a whole one."""
+
+    def observe(self, host: str, token: str, resource: str, budget: Budget) -> None: ...
+
+    def merge(self, pool: TokenPool, resource: str) -> None: ...
+
+
+SHARED_BUDGETS: SharedBudgets | None = None  # set by `codeindex worker`; a single process needs none
+
 # backoff jitter for every client: seeding a Random per account read 2.5 kB from os.urandom, ~0.5 ms each here
 JITTER = random.Random()
 
@@ -53,12 +67,12 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def new_client(timeout: float, user_agent: str = "codeindex-crawler",
+def new_client(timeout: float, user_agent: str | None = None,
                transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """An httpx client as every adapter uses it: no redirect followed by httpx (ForgeHttp checks them), no
     credentials of its own (ForgeHttp adds them per request, for the forge's own origin only)."""
     return httpx.Client(timeout=timeout, follow_redirects=False, transport=transport, verify=tls_context(),
-                        headers={"User-Agent": user_agent})
+                        headers={"User-Agent": user_agent or USER_AGENT})
 
 
 class ClientCache:
@@ -228,7 +242,7 @@ class ForgeHttp:
         timeout: float = 20.0,
         rng: random.Random | None = None,
         transport: httpx.BaseTransport | None = None,
-        user_agent: str = "codeindex-crawler",
+        user_agent: str | None = None,
         max_redirects: int = 5,
         reserve: int = DEFAULT_RESERVE,
         client: httpx.Client | None = None,
@@ -373,6 +387,8 @@ class ForgeHttp:
         """Never send on a spent budget: switch token, or wait for the reset, or give up (RateLimitExhausted)."""
         for _ in range(3):
             now = self.clock.now()
+            if SHARED_BUDGETS is not None:
+                SHARED_BUDGETS.merge(self.pool, resource)
             if self.pool.choose(resource, now, need):
                 return
             reset = self.pool.next_reset(resource)
@@ -423,6 +439,9 @@ class ForgeHttp:
             # GitHub and GitLab send epoch seconds; a small number is a delta (IETF RateLimit drafts)
             self.reset_at = budget.reset_at = (dt.datetime.fromtimestamp(value, dt.UTC) if value > 1_000_000_000
                                                else self.clock.now() + dt.timedelta(seconds=value))
+        token = self.pool.tokens[self.last_token]
+        if SHARED_BUDGETS is not None and token is not None and remaining is not None:
+            SHARED_BUDGETS.observe(self.origin[1], token, resource, budget)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         value = response.headers.get("retry-after")
