@@ -16,8 +16,11 @@ from crawler.cli.common import Context, fail, load_config_or_exit, open_index_or
 @click.option("--enqueue", is_flag=True,
               help="Queue each run's accounts for `codeindex worker` processes instead of crawling here (PostgreSQL; "
                    "run one scheduler per index).")
+@click.option("--metrics-port", type=click.IntRange(min=0, max=65535), metavar="PORT",
+              help="Serve Prometheus metrics on http://HOST:PORT/metrics and a health check on /health "
+                   "(extra `metrics`).")
 @pass_ctx
-def schedule_command(ctx: Context, out_dir: Path, list_only: bool, enqueue: bool) -> None:
+def schedule_command(ctx: Context, out_dir: Path, list_only: bool, enqueue: bool, metrics_port: int | None) -> None:
     """Run crawls on a schedule until SIGTERM / Ctrl-C (default: every account every 6 hours, export after), and
     reload the official directory (default: weekly).
 
@@ -37,7 +40,17 @@ def schedule_command(ctx: Context, out_dir: Path, list_only: bool, enqueue: bool
                 scope = f"the official directory from {spec.source or DEFAULT_URL}"
             click.echo(f"{spec.id}: {spec.trigger} — {scope}")
         return
-    open_index_or_exit(ctx.db_url)
+    engine = open_index_or_exit(ctx.db_url)
+    if metrics_port is not None:
+        import datetime as dt
+
+        from crawler.distributed.budgets import IndexBudgets
+        from crawler.forges import http
+        from crawler.metrics import serve
+
+        http.SHARED_BUDGETS = IndexBudgets(engine)  # the budgets each token has left, for the metrics
+        server = serve(engine, metrics_port, dt.timedelta(hours=config.schedule.interval_hours), out_dir)
+        click.echo(f"metrics on http://localhost:{server.server_port}/metrics, health on /health")
     if enqueue:
         from crawler.distributed.queue import NotDistributable, conninfo
 

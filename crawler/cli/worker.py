@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from crawler.cli.common import Context, fail, load_config_or_exit, pass_ctx
@@ -12,8 +14,14 @@ from crawler.cli.common import Context, fail, load_config_or_exit, pass_ctx
               help="Accounts this worker crawls at once (each in its own thread, with its own forge clients).")
 @click.option("--stalled-after", type=click.FloatRange(min=1), default=60.0, show_default=True, metavar="SECONDS",
               help="A worker silent for this long is taken for dead: its accounts are queued again.")
+@click.option("--metrics-port", type=click.IntRange(min=0, max=65535), metavar="PORT",
+              help="Serve Prometheus metrics on http://HOST:PORT/metrics and a health check on /health "
+                   "(extra `metrics`).")
+@click.option("--export-dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="Where runs are exported (their --export-to): its age is one of the metrics.")
 @pass_ctx
-def worker_command(ctx: Context, concurrency: int, stalled_after: float) -> None:
+def worker_command(ctx: Context, concurrency: int, stalled_after: float, metrics_port: int | None,
+                   export_dir: Path | None) -> None:
     """Crawl the accounts that `codeindex crawl --enqueue` (or `codeindex schedule --enqueue`) put in the queue,
     until SIGTERM / Ctrl-C. Run as many as you like, on as many machines, against the same PostgreSQL index.
 
@@ -27,6 +35,7 @@ def worker_command(ctx: Context, concurrency: int, stalled_after: float) -> None
 
     load_config_or_exit(ctx.config_path)
     try:
-        run_worker(ctx.db_url, ctx.config_path, concurrency, stalled_after=stalled_after, echo=click.echo)
+        run_worker(ctx.db_url, ctx.config_path, concurrency, stalled_after=stalled_after, metrics_port=metrics_port,
+                   export_dir=export_dir, echo=click.echo)
     except NotDistributable as exc:
         fail(f"codeindex worker cannot run: {exc}")

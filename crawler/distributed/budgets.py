@@ -1,4 +1,4 @@
-"""Rate-limit budgets shared by every worker, in the index's PostgreSQL (table `rate_budgets`).
+"""Rate-limit budgets shared by every worker, in the index's database (table `rate_budgets`).
 
 A forge counts a token's budget across all the machines that use it; each worker learns it from the answers it
 gets. Shared here, what one worker learns every other knows before its next request: a worker that has not yet
@@ -21,7 +21,7 @@ import time
 from typing import cast
 
 from sqlalchemy import Engine, Table, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from crawler.forges.http import Budget, TokenPool
 from index.models import RateBudget
@@ -34,7 +34,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
-class PostgresBudgets:
+class IndexBudgets:
+    """The shared budgets in the index database (PostgreSQL for workers; SQLite works too, for the metrics of a
+    single `codeindex schedule`)."""
+
     def __init__(self, engine: Engine, ttl: float = 1.0):
         self.engine = engine
         self.ttl = ttl
@@ -63,6 +66,7 @@ class PostgresBudgets:
         table = cast(Table, RateBudget.__table__)
         values = {"token_hash": key[0], "resource": resource, "forge_host": host, "remaining": budget.remaining,
                   "limit": budget.limit, "reset_at": budget.reset_at, "updated_at": dt.datetime.now(dt.UTC)}
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         statement = insert(table).values(**values)
         current = table.c
         statement = statement.on_conflict_do_update(

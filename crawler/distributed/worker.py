@@ -24,9 +24,10 @@ DEFAULT_STALLED_AFTER = 60.0
 
 
 def run_worker(db_url: str, config_path: Path, concurrency: int = 1, *, stalled_after: float = DEFAULT_STALLED_AFTER,
+               metrics_port: int | None = None, export_dir: Path | None = None,
                echo: Callable[[str], Any] = print) -> None:
     from crawler.distributed import tasks
-    from crawler.distributed.budgets import PostgresBudgets
+    from crawler.distributed.budgets import IndexBudgets
     from crawler.forges import http
     from crawler.runner import _close_adapters
     from index.db import open_index
@@ -36,10 +37,17 @@ def run_worker(db_url: str, config_path: Path, concurrency: int = 1, *, stalled_
     if ensure_schema(engine, app):
         echo("applied procrastinate's schema (the task queue's tables) to the index database")
     state = tasks.WorkerState(engine, config_path, app)
-    state.config()  # a broken configuration stops the worker now, not at its first job
+    config = state.config()  # a broken configuration stops the worker now, not at its first job
+    if metrics_port is not None:
+        import datetime as dt
+
+        from crawler.metrics import serve
+
+        server = serve(engine, metrics_port, dt.timedelta(hours=config.schedule.interval_hours), export_dir)
+        echo(f"metrics on http://localhost:{server.server_port}/metrics, health on /health")
     tasks.STATE = state
     http.USER_AGENT = f"codeindex-crawler (worker {state.name})"
-    http.SHARED_BUDGETS = PostgresBudgets(engine)
+    http.SHARED_BUDGETS = IndexBudgets(engine)
     echo(f"worker {state.name}: {concurrency} job(s) at once; SIGTERM or Ctrl-C to stop after the jobs in progress")
     try:
         asyncio.run(_work(app, state.name, concurrency, stalled_after))

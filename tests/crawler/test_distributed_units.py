@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
-from crawler.distributed.budgets import PostgresBudgets, token_hash
+from crawler.distributed.budgets import IndexBudgets, token_hash
 from crawler.forges.http import Budget, TokenPool
 from index.db import open_index
 from index.queue import finish_if_complete, start_queued_run, store, take
@@ -61,7 +61,7 @@ def test_a_queued_run_is_stored_once_per_account_and_closed_by_its_last_one(engi
 @pytest.mark.postgres
 def test_budgets_seen_by_one_worker_hold_for_the_others(postgres_index_url):
     engine = open_index(postgres_index_url)
-    one, other = PostgresBudgets(engine, ttl=0), PostgresBudgets(engine, ttl=0)
+    one, other = IndexBudgets(engine, ttl=0), IndexBudgets(engine, ttl=0)
     reset = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=30)
     one.observe("github.com", "tok-A", "core", Budget(remaining=60, limit=5000, reset_at=reset))
     pool = TokenPool(["tok-A", "tok-B"], reserve=50)
