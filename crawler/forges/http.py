@@ -32,7 +32,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from crawler.forges.base import Clock, ForgeError, RateLimitExhausted
+from crawler.forges.base import Clock, CredentialsError, ForgeError, RateLimitExhausted
 from index.records import CrawlCost, OutcomeStatus
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,8 @@ def outcome_of(exc: BaseException) -> tuple[OutcomeStatus, str]:
     """How a failure raised through ForgeHttp ends an account's crawl (the message is scrubbed by the caller)."""
     if isinstance(exc, RateLimitExhausted):
         return OutcomeStatus.RATE_LIMITED, str(exc)
+    if isinstance(exc, CredentialsError):
+        return OutcomeStatus.AUTH, str(exc)
     if isinstance(exc, ForeignURL | HttpStatusError):
         return OutcomeStatus.FAILED, str(exc)
     if isinstance(exc, TransientError):
@@ -159,20 +161,34 @@ class TokenPool:
     budget for a resource is spent, before anything waits. Budgets are per (token, resource): GitHub counts REST
     (`core`) and GraphQL points separately."""
 
-    def __init__(self, tokens: Sequence[str | None] = (), reserve: int = DEFAULT_RESERVE):
+    def __init__(self, tokens: Sequence[str | None] = (), reserve: int = DEFAULT_RESERVE,
+                 source: Callable[[], str] | None = None):
         cleaned = [t.strip() for t in tokens if t and t.strip()]
         self.tokens: list[str | None] = list(dict.fromkeys(cleaned)) or [None]
         self.reserve = max(0, reserve)
         self.index = 0
         self.budgets: dict[tuple[int, str], Budget] = {}
+        # a GitHub App's installation token, first in the pool: asked for again before each request (its minter
+        # replaces it before it expires); the tokens it replaced are kept for scrubbing
+        self.source = source
+        self.retired: set[str] = set()
+        if source is not None:
+            self.tokens = [source(), *(t for t in self.tokens if t is not None)]
 
     @classmethod
-    def parse(cls, value: str | None, reserve: int = DEFAULT_RESERVE) -> TokenPool:
-        """`"t1, t2,t3"` → a pool of three; None or "" → anonymous."""
-        return cls((value or "").split(","), reserve)
+    def parse(cls, value: str | None, reserve: int = DEFAULT_RESERVE,
+              source: Callable[[], str] | None = None) -> TokenPool:
+        """`"t1, t2,t3"` → a pool of three; None or "" → anonymous (unless `source` mints a token)."""
+        return cls((value or "").split(","), reserve, source)
 
     @property
     def current(self) -> str | None:
+        if self.source is not None and self.index == 0:
+            fresh = self.source()
+            if fresh != self.tokens[0]:
+                if self.tokens[0]:
+                    self.retired.add(self.tokens[0])
+                self.tokens[0] = fresh
         return self.tokens[self.index]
 
     def __len__(self) -> int:
@@ -297,7 +313,7 @@ class ForgeHttp:
 
     def scrub(self, text: str) -> str:
         """Remove every token of the pool from a message that may reach logs or the status page."""
-        for token in sorted((t for t in self.pool.tokens if t), key=len, reverse=True):
+        for token in sorted({t for t in self.pool.tokens if t} | self.pool.retired, key=len, reverse=True):
             text = text.replace(token, "***")
         return text
 
