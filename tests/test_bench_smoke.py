@@ -66,3 +66,20 @@ def test_lower_bounds_and_mutation_on_the_real_seed():
     counts = mutate(world, 0.05)
     assert sum(counts.values()) == round(before * 0.05)
     assert sum(len(h.repos) for h in world.hosts.values()) == before - counts["delete"]
+
+
+@pytest.mark.postgres
+def test_bench_distributed_row_crawls_with_one_and_three_workers_for_the_same_requests(tmp_path, capsys):
+    import os
+
+    url = os.environ.get("CODEINDEX_TEST_POSTGRES")
+    if not url:
+        pytest.skip("needs CODEINDEX_TEST_POSTGRES")
+    out, chart = tmp_path / "results.json", tmp_path / "chart.png"
+    assert main(["--scales", "", "--distributed-scales", "1", "--postgres", url, "--latency", "0",
+                 "--sample", "0.02", "--out", str(out), "--chart", str(chart)]) == 0
+    row = json.loads(out.read_text())["distributed"]["1"]
+    one, three = row["runs"]["1"], row["runs"]["3"]
+    assert one["status"] == three["status"] == "ok" and one["accounts_ok"] == three["accounts_ok"] > 0
+    assert row["same_requests"] and one["forge"]["requests"] > 0
+    assert "| x1 | 3 × 8 |" in capsys.readouterr().out
