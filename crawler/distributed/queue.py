@@ -75,6 +75,21 @@ def account_lock(host: str, login: str) -> str:
     return f"account:{host}/{login.strip('/').lower()}"
 
 
+def interleaved(units: Sequence[Unit], counts: dict[tuple[str, str], int]) -> list[Unit]:
+    """The queue's order: biggest accounts first within a host (as a local run starts them), hosts taken in
+    turn, so that workers find accounts of other hosts while one host's slots are all taken."""
+    from crawler.runner import _biggest_first
+
+    by_host: dict[str, list[Unit]] = {}
+    for unit in _biggest_first(list(units), counts):
+        by_host.setdefault(unit.forge.host, []).append(unit)
+    lanes = list(by_host.values())
+    order: list[Unit] = []
+    for rank in range(max((len(lane) for lane in lanes), default=0)):
+        order += [lane[rank] for lane in lanes if rank < len(lane)]
+    return order
+
+
 @dataclass
 class Enqueued:
     run_id: int
@@ -92,6 +107,7 @@ def enqueue_run(engine: Engine, db_url: str, units: Sequence[Unit], *, trigger: 
     from crawler.runner import forge_specs
     from index.db import transaction
     from index.queue import drop_queued, finish_if_complete, start_queued_run
+    from index.state import repository_counts
     from index.upsert import sync_configuration
 
     if config is not None:
@@ -99,6 +115,8 @@ def enqueue_run(engine: Engine, db_url: str, units: Sequence[Unit], *, trigger: 
             sync_configuration(session, forge_specs(with_stored_directory(session, config)))
     app = make_app(db_url)
     ensure_schema(engine, app)
+    with transaction(engine) as session:
+        units = interleaved(units, repository_counts(session))
     run_id = start_queued_run(engine, [(u.forge.host, u.login) for u in units], trigger)
     result = Enqueued(run_id, 0)
     with app.open():

@@ -9,19 +9,31 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
-from collections.abc import Callable
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from crawler.config import Config, load_config
 from crawler.distributed import EXPORT_TASK, QUEUE
 from crawler.forges.base import ForgeAdapter
-from crawler.runner import Unit, _count_key, _crawl_unit, _plain_network_error, default_adapters
+from crawler.runner import (
+    DEFAULT_PER_HOST,
+    PER_HOST_BY_KIND,
+    Unit,
+    _count_key,
+    _crawl_unit,
+    _plain_network_error,
+    default_adapters,
+)
 from index import queue
 from index.db import transaction
 from index.records import AccountCrawl, HttpValidator, OutcomeStatus, utcnow
@@ -80,6 +92,37 @@ class WorkerState:
 STATE: WorkerState | None = None
 
 
+@contextmanager
+def host_slot(engine: Engine, host: str, kind: str) -> Iterator[None]:
+    """Hold one of the host's slots, all workers together: at most PER_HOST_BY_KIND (else DEFAULT_PER_HOST)
+    accounts of one forge host are crawled at once, as in a local run, however many workers and machines.
+
+    A slot is a PostgreSQL advisory lock (host's hash, slot number) held by a connection of its own for the
+    account's crawl: a worker that dies releases it with its connection. The queue interleaves hosts
+    (`crawler.distributed.queue.interleaved`), so a job rarely waits here for long."""
+    limit = PER_HOST_BY_KIND.get(kind, DEFAULT_PER_HOST)
+    key = zlib.crc32(host.lower().encode()) - 2**31  # two int4 keys: apart from the bigint ones (schema locks)
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        waited = 0.0
+        while True:
+            for slot in range(limit):
+                if connection.execute(text("SELECT pg_try_advisory_lock(:key, :slot)"),
+                                      {"key": key, "slot": slot}).scalar():
+                    if waited:
+                        log.debug("waited %.1f s for a slot on %s", waited, host)
+                    try:
+                        yield
+                    finally:
+                        connection.execute(text("SELECT pg_advisory_unlock(:key, :slot)"), {"key": key, "slot": slot})
+                    return
+            pause = 0.2 + random.random() * 0.3
+            time.sleep(pause)
+            waited += pause
+    finally:
+        connection.close()
+
+
 def find_unit(config: Config, host: str, login: str) -> Unit | None:
     for forge, owner in config.accounts():
         if forge.host == host and (owner.login if owner else forge.host) == login:
@@ -105,8 +148,9 @@ def crawl_account(run_id: int, host: str, login: str, export_dir: str | None = N
                              finished_at=now, error=f"not in the configuration of worker {state.name}")
     else:
         validators, counts = state.run_state(run_id, host)
-        crawl = _crawl_unit(engine, unit, state.factories, state.thread_adapters(), validators,
-                            counts.get(_count_key(host, login), 0))
+        with host_slot(engine, host, unit.forge.kind):
+            crawl = _crawl_unit(engine, unit, state.factories, state.thread_adapters(), validators,
+                                counts.get(_count_key(host, login), 0))
         if crawl.status == OutcomeStatus.UNREACHABLE:
             crawl = replace(crawl, error=_plain_network_error(host, crawl.error))
     stored = queue.store(engine, run_id, host, login, crawl)

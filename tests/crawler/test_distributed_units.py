@@ -83,3 +83,47 @@ def test_budgets_seen_by_one_worker_hold_for_the_others(postgres_index_url):
 
         stored = connection.execute(text("SELECT token_hash FROM rate_budgets")).scalars().all()
     assert stored == [token_hash("tok-A")] and "tok-A" not in stored[0]
+
+
+@pytest.mark.postgres
+def test_a_host_has_as_many_slots_as_a_local_run_gives_it_whatever_the_workers(postgres_index_url):
+    import threading
+    import time
+
+    from crawler.distributed.tasks import host_slot
+
+    engine = open_index(postgres_index_url)
+    inside, peak, lock = [0], [0], threading.Lock()
+
+    def crawl() -> None:
+        with host_slot(engine, "gitlab.example.org", "gitlab"):  # two at once on a GitLab host
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            time.sleep(0.3)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=crawl) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert peak[0] == 2 and inside[0] == 0
+
+
+def test_the_queue_takes_hosts_in_turn_biggest_accounts_first():
+    from crawler.config.model import ForgeConfig, OwnerConfig
+    from crawler.distributed.queue import interleaved
+    from crawler.runner import Unit
+
+    def forge(host: str, logins: list[str]) -> list[Unit]:
+        owners = tuple(OwnerConfig(login=o, name=None, pso_id=None, ministry=None, ignored_since=None,
+                                   floss_policy=None, ospo_url=None, line=1) for o in logins)
+        config = ForgeConfig(host=host, kind="github", api_url="https://x", token_env=None, owners=owners,
+                             pso_id=None, ministry=None, ignored_since=None, floss_policy=None, ospo_url=None, line=1)
+        return [Unit(config, o) for o in owners]
+
+    units = forge("a.org", ["a1", "a2", "a3"]) + forge("b.org", ["b1", "b2"])
+    order = interleaved(units, {("a.org", "a3"): 50, ("b.org", "b2"): 10})
+    assert [u.login for u in order] == ["a3", "b2", "a1", "b1", "a2"]
