@@ -22,6 +22,7 @@ from crawler.config import load_config
 from crawler.runner import run_crawl
 from index.db import open_index, transaction
 from index.models import AccountOutcome, CrawlRun, QueuedAccount
+from index.runs import recent_runs
 from simforge.exchange import SimRequest, SimResponse
 from simforge.seed import fixture_world
 from simforge.server import SimForge
@@ -175,6 +176,7 @@ def test_three_workers_one_killed_mid_account_crawl_each_account_once_to_the_sin
         refused = forge.states["github.com"].counters["status_403"]
 
     assert run_status() == "ok"
+    assert f"ok (queue: {len(gh) + len(gl)}/{len(gh) + len(gl)} done)" in recent_runs(engine)
     with transaction(engine) as session:
         outcomes = session.execute(select(AccountOutcome.account_id, func.count())
                                    .where(AccountOutcome.run_id == run_id).group_by(AccountOutcome.account_id)).all()
