@@ -85,4 +85,7 @@ def test_bench_distributed_row_crawls_with_one_and_three_workers_for_the_same_re
     # requests more or less whatever the worker count
     assert abs(one["forge"]["requests"] - three["forge"]["requests"]) <= max(5, one["forge"]["requests"] // 100)
     assert one["forge"]["requests"] > 0
+    local = row["local"]  # one `codeindex crawl` process on PostgreSQL: the reference
+    assert local["status"] == "ok" and local["accounts_ok"] == one["accounts_ok"]
+    assert abs(local["forge"]["requests"] - one["forge"]["requests"]) <= max(5, one["forge"]["requests"] // 100)
     assert "| x1 | 3 × 8 |" in capsys.readouterr().out
