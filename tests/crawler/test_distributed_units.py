@@ -127,3 +127,27 @@ def test_the_queue_takes_hosts_in_turn_biggest_accounts_first():
     units = forge("a.org", ["a1", "a2", "a3"]) + forge("b.org", ["b1", "b2"])
     order = interleaved(units, {("a.org", "a3"): 50, ("b.org", "b2"): 10})
     assert [u.login for u in order] == ["a3", "b2", "a1", "b1", "a2"]
+
+
+@pytest.mark.postgres
+def test_the_scheduler_queues_a_run_for_the_workers_once_per_account(postgres_index_url, tmp_path):
+    from sqlalchemy import text
+
+    from crawler.scheduler import scheduled_crawl
+    from index.queue import progress
+
+    config = write_config(tmp_path, ["github.com:", "  forge: github", "  owners:", "    etalab:", "    bigorg:"])
+    scheduled_crawl(postgres_index_url, str(config), None, [], None, enqueue=True)
+    scheduled_crawl(postgres_index_url, str(config), None, [], None, enqueue=True)  # the first still waits
+    engine = open_index(postgres_index_url)
+    with engine.connect() as connection:
+        jobs = connection.execute(text("SELECT args->>'login', lock, queueing_lock FROM procrastinate_jobs "
+                                       "WHERE status = 'todo' ORDER BY id")).all()
+        runs = connection.execute(text("SELECT id, status, trigger FROM crawl_runs ORDER BY id")).all()
+    assert [(login, lock) for login, lock, _ in jobs] == [("etalab", "account:github.com/etalab"),
+                                                          ("bigorg", "account:github.com/bigorg")]
+    assert all(lock == queueing for _, lock, queueing in jobs)
+    first, second = runs
+    assert first.status == "running" and first.trigger == "schedule"
+    assert second.status == "ok"  # nothing left to it: every account was already waiting in the first run
+    assert progress(engine, [first.id, second.id]) == {first.id: {"waiting": 2}}
