@@ -15,7 +15,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,demo,postgres,bench]'
+	$(BIN)/pip install -q -e '.[dev,demo,postgres,bench,distributed,metrics,github-app]'
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install codeindex with its dev tools
@@ -46,8 +46,8 @@ lint: $(STAMP) ## ruff on every Python folder, mypy --strict (set in pyproject.t
 	$(BIN)/ruff check crawler index simforge bench tests
 	$(BIN)/mypy crawler index simforge bench
 
-bench: $(STAMP) ## benchmark at x1 and x10 scale (writes bench/results.json)
-	$(BIN)/python -m bench --scales 1,10
+bench: $(STAMP) ## benchmark at x1 and x10 scale, and x10 with 1 and 3 workers if CODEINDEX_BENCH_POSTGRES is set
+	$(BIN)/python -m bench --scales 1,10 $(if $(CODEINDEX_BENCH_POSTGRES),--distributed-scales 10)
 
 bench-quick: $(STAMP) ## benchmark at x1 scale only
 	$(BIN)/python -m bench --scales 1

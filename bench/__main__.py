@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from bench.report import bounds_table, chart, merge, require_matplotlib, table, targets_table
@@ -32,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep each scale's index, configuration and export under this folder")
     parser.add_argument("--inline", action="store_true",
                         help="run the steps in this process (faster start; peak RSS becomes cumulative)")
+    parser.add_argument("--distributed-scales", default="",
+                        help="scales at which to crawl cold with 1 and with 3 `codeindex worker` processes too "
+                             "(needs --postgres)")
+    parser.add_argument("--postgres", default=os.environ.get("CODEINDEX_BENCH_POSTGRES"),
+                        help="PostgreSQL URL for the distributed row (env CODEINDEX_BENCH_POSTGRES)")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--chart", type=Path, default=HERE / "chart.png")
     args = parser.parse_args(argv)
@@ -44,7 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         results[key] = run_scale(scale, args.latency, workers=args.workers, per_host=args.per_host,
                                  baseline=scale in with_baseline, sample=args.sample,
                                  workdir=args.workdir, inline=args.inline)
-    document = merge(args.out, meta(args.latency), results)
+    distributed = {}
+    for scale in (float(s) for s in args.distributed_scales.split(",") if s.strip()):
+        if not args.postgres:
+            parser.error("--distributed-scales needs --postgres URL (or CODEINDEX_BENCH_POSTGRES)")
+        from bench.distributed import run_distributed
+
+        distributed[f"{scale:g}"] = run_distributed(scale, args.latency, args.postgres, sample=args.sample)
+    document = merge(args.out, meta(args.latency), results, distributed)
     document["targets"] = targets(document["scales"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.chart.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     print(bounds_table(document["scales"]))
     print()
     print(targets_table(document["targets"]))
+    if document.get("distributed"):
+        from bench.distributed import distributed_table
+
+        print()
+        print(distributed_table(document["distributed"]))
     print(f"\nwrote {args.out} and {args.chart}")
     return 0
 

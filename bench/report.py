@@ -163,16 +163,22 @@ def chart(results: dict[str, Any], path: Path, meta: dict[str, Any] | None = Non
         fig.savefig(path, format="png", metadata={"Software": None})
 
 
-def merge(path: Path, meta: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
-    """Results of earlier runs at other scales are kept: `make bench-quick` does not erase the x10 figures."""
+def merge(path: Path, meta: dict[str, Any], results: dict[str, Any],
+          distributed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Results of earlier runs at other scales are kept: `make bench-quick` does not erase the x10 figures (nor a
+    run without PostgreSQL the distributed row)."""
     old: dict[str, Any] = {}
     if path.exists():
         try:
-            old = json.loads(path.read_text(encoding="utf-8")).get("scales", {})
-        except (ValueError, AttributeError):
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
             old = {}
-    merged = {**old, **results}
-    return {"meta": meta, "scales": merged}
+    old = old if isinstance(old, dict) else {}
+    document = {"meta": meta, "scales": {**(old.get("scales") or {}), **results}}
+    rows = {**(old.get("distributed") or {}), **(distributed or {})}
+    if rows:
+        document["distributed"] = rows
+    return document
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,15 @@ from sqlalchemy import Engine
 
 from crawler.config import Config, ForgeConfig, OwnerConfig
 from crawler.config.ministries import with_stored_directory
-from crawler.forges.base import ForgeAdapter, KnownRepo, KnownRepos, KnownState, Target
+from crawler.forges.base import (
+    CredentialsError,
+    ForgeAdapter,
+    ForgeError,
+    KnownRepo,
+    KnownRepos,
+    KnownState,
+    Target,
+)
 from crawler.secrets import redact, token_from_env
 from crawler.wording import plural
 from index.db import transaction
@@ -69,6 +77,16 @@ def forge_specs(config: Config) -> list[ForgeSpec]:
                                ministry=forge.ministry, ignored_since=forge.ignored_since,
                                whole_forge=forge.whole_forge, accounts=accounts))
     return specs
+
+
+def _app_token_source(unit: Unit) -> Callable[[], str] | None:
+    """A GitHub App's installation tokens, when the environment configures one for this forge."""
+    env = unit.forge.token_env or DEFAULT_TOKEN_ENV.get(unit.forge.host)
+    if unit.forge.kind != "github" or not env:
+        return None
+    from crawler.forges.github.app import token_source
+
+    return token_source(env, unit.forge.api_url, unit.owner.login if unit.owner else None)
 
 
 def token_for(forge: ForgeConfig) -> str | None:
@@ -365,11 +383,16 @@ def _crawl_unit(
     if adapter is None:
         adapter = adapters[kind] = factories[kind]()
     host = unit.forge.host
-    target = Target(host=host, kind=kind, api_url=unit.forge.api_url,
-                    login=unit.owner.login if unit.owner else None, token=token_for(unit.forge))
     started = utcnow()
     try:
+        target = Target(host=host, kind=kind, api_url=unit.forge.api_url,
+                        login=unit.owner.login if unit.owner else None, token=token_for(unit.forge),
+                        token_source=_app_token_source(unit))
         crawl = adapter.crawl(target, _known(engine, host, unit.login, validators, known_count))
+    except ForgeError as exc:  # credentials that cannot be had (a GitHub App's token refused, its key unreadable)
+        status = exc.status if isinstance(exc, CredentialsError) else OutcomeStatus.FAILED
+        return AccountCrawl(forge_host=host, login=unit.login, status=status, error=redact(str(exc)),
+                            started_at=started, finished_at=utcnow())
     except Exception as exc:  # an adapter bug must not end the run: record it against the account
         log.exception("adapter crashed on %s", unit.label)
         return AccountCrawl(forge_host=host, login=unit.login, status=OutcomeStatus.FAILED,

@@ -102,8 +102,9 @@ def scheduled_annuaire_update(db_url: str, config_path: str, source: str | None)
 
 
 def scheduled_crawl(db_url: str, config_path: str, hosts: list[str] | None, exclude: list[str],
-                    export_dir: str | None) -> None:
-    """The job APScheduler runs (module-level, with plain arguments, so the job store can persist it)."""
+                    export_dir: str | None, enqueue: bool = False) -> None:
+    """The job APScheduler runs (module-level, with plain arguments, so the job store can persist it). With
+    `enqueue`, the run's accounts are queued for `codeindex worker` processes instead of crawled here."""
     from crawler.config import ConfigError
     from crawler.runner import plan, run_crawl
     from index.db import IndexDatabaseError, open_index
@@ -120,6 +121,18 @@ def scheduled_crawl(db_url: str, config_path: str, hosts: list[str] | None, excl
         return
     units = [u for u in plan(config)
              if (hosts is None or u.forge.host in hosts) and u.forge.host not in exclude]
+    if enqueue:
+        from crawler.distributed.queue import NotDistributable, enqueue_run
+
+        try:
+            queued = enqueue_run(engine, db_url, units, trigger="schedule", config=config,
+                                 export_dir=export_dir if config.schedule.export_after else None)
+        except NotDistributable as exc:
+            log.error("scheduled run not queued: %s", exc)
+            return
+        progress.info("scheduled run %d queued: %d accounts for the workers", queued.run_id, queued.jobs)
+        engine.dispose()
+        return
     scope = ", ".join(hosts) if hosts else "every forge" + (f" except {', '.join(exclude)}" if exclude else "")
     progress.info("scheduled crawl starting (%s): %d accounts", scope, len(units))
     started = time.monotonic()
@@ -176,15 +189,16 @@ def _next(job: Any) -> str:
 
 
 def start(scheduler: Any, specs: list[JobSpec], db_url: str, config_path: Path, export_dir: Path | None,
-          now: bool = False) -> list[str]:
+          now: bool = False, enqueue: bool = False) -> list[str]:
     """Start paused, reconcile the stored jobs with the configured ones, resume. Returns what was done, with each
-    job's next run time. `now`: every crawl job runs once at start (then on its schedule)."""
+    job's next run time. `now`: every crawl job runs once at start (then on its schedule); `enqueue`: the crawl
+    jobs queue their accounts for `codeindex worker` processes instead of crawling here."""
     scheduler.start(paused=True)
     report = []
     for spec in specs:
         job: Any = scheduled_crawl
         args: list[Any] = [db_url, str(config_path), list(spec.hosts) if spec.hosts else None, list(spec.exclude),
-                           str(export_dir) if export_dir else None]
+                           str(export_dir) if export_dir else None] + ([True] if enqueue else [])
         if spec.id == ANNUAIRE_JOB:
             job, args = scheduled_annuaire_update, [db_url, str(config_path), spec.source]
         grace = int(min(3600, spec.interval.total_seconds() / 4)) if spec.interval else 3600
@@ -224,7 +238,7 @@ def request_stop() -> None:
 
 
 def run_forever(db_url: str, config: Config, export_dir: Path | None, echo: Any = print, grace_s: float = 25,
-                now: bool = False) -> None:
+                now: bool = False, enqueue: bool = False) -> None:
     """The `codeindex schedule` loop: runs until SIGTERM / SIGINT, then stops within `grace_s` seconds."""
     from index.db import open_index
     from index.upsert import recover_stale_runs
@@ -233,7 +247,7 @@ def run_forever(db_url: str, config: Config, export_dir: Path | None, echo: Any 
     if recovered:
         echo(f"marked {recovered} run(s) left running by a dead process as interrupted")
     scheduler, specs = build_scheduler(db_url, config, export_dir)
-    for line in start(scheduler, specs, db_url, config.path, export_dir, now=now):
+    for line in start(scheduler, specs, db_url, config.path, export_dir, now=now, enqueue=enqueue):
         echo(line)
     stopped = threading.Event()
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -97,11 +97,16 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x6D696772  # pg_advisory_xact_lock key held while migrating
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply pending migrations (idempotent)."""
     from alembic import command
 
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # several processes may start at once (workers): one migrates
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         command.upgrade(_alembic_config(connection), revision)
 
 

@@ -300,3 +300,38 @@ class HttpValidatorRow(Base):
     last_modified: Mapped[str | None] = mapped_column(String(100))
     memo: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class QueuedAccount(Base):
+    """One account of a run crawled by the task queue (`codeindex crawl --enqueue`, `codeindex worker`): the run's
+    plan, so that a distributed run knows what is left, and which worker holds what. Local runs have none."""
+
+    __tablename__ = "queued_accounts"
+    __table_args__ = (UniqueConstraint("run_id", "forge_host", "login"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    forge_host: Mapped[str] = mapped_column(String(255))
+    login: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))  # waiting | running | done
+    outcome: Mapped[str | None] = mapped_column(String(32))  # the account's OutcomeStatus once done
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # > 1: a worker died (or stopped) during it
+    worker: Mapped[str | None] = mapped_column(String(300))  # "hostname:pid" of the last worker that took it
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateBudget(Base):
+    """A token's rate-limit budget for one resource as the forge last reported it, shared by every worker.
+    The token is known by a short hash only, never stored."""
+
+    __tablename__ = "rate_budgets"
+
+    token_hash: Mapped[str] = mapped_column(String(16), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(32), primary_key=True)
+    forge_host: Mapped[str] = mapped_column(String(255))
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    limit: Mapped[int | None] = mapped_column(Integer)
+    reset_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import Engine, select
 
 from index.db import transaction
 from index.models import Account, AccountOutcome, CrawlRun, Forge
+from index.queue import progress
 
 DEMO_TRIGGER = "demo"
 
@@ -42,10 +44,11 @@ def recent_runs(engine: Engine, count: int = 10) -> str:
         runs = list(session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(count)))
     if not runs:
         return "no crawl run yet: start one with `codeindex crawl` (or try `codeindex demo`)"
+    queued = progress(engine, [r.id for r in runs])
     header = ("run", "started", "duration", "status", "trigger", "ok", "failed", "unsup", "new", "updated", "gone",
               "requests", "304", "REST pts", "GraphQL pts")
     rows = [
-        (str(r.id), _when(r.started_at), _duration(r), r.status, r.trigger, str(r.accounts_ok),
+        (str(r.id), _when(r.started_at), _duration(r), _status(r, queued.get(r.id)), r.trigger, str(r.accounts_ok),
          str(r.accounts_failed), str(r.accounts_unsupported), str(r.repos_new), str(r.repos_updated),
          str(r.repos_gone), str(r.requests), str(r.not_modified), str(r.rest_points), str(r.graphql_points))
         for r in runs
@@ -65,8 +68,9 @@ def describe_run(engine: Engine, run_id: int) -> str | None:
             .where(AccountOutcome.run_id == run_id, AccountOutcome.status != "ok")
             .order_by(Forge.host, Account.login)
         ).all()
+    queued = progress(engine, [run_id]).get(run_id)
     lines = [
-        f"run {run.id} ({run.trigger}): {run.status}, started {_when(run.started_at)}, "
+        f"run {run.id} ({run.trigger}): {_status(run, queued)}, started {_when(run.started_at)}, "
         f"finished {_when(run.finished_at)} ({_duration(run)})",
         "",
     ]
@@ -82,6 +86,16 @@ def describe_run(engine: Engine, run_id: int) -> str | None:
         lines += ["", f"{len(failures)} account(s) not ok:"]
         lines += [f"  {host}/{login}: {status}{': ' + error if error else ''}" for host, login, status, error in failures]
     return "\n".join(lines)
+
+
+def _status(run: CrawlRun, queued: Counter[str] | None) -> str:
+    """A distributed run says how far its queue is: accounts done / crawling / waiting for a worker."""
+    if not queued:
+        return run.status
+    total = sum(queued.values())
+    parts = [f"{queued['done']}/{total} done"]
+    parts += [f"{queued[s]} {s}" for s in ("running", "waiting") if queued[s]]
+    return f"{run.status} (queue: {', '.join(parts)})"
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:

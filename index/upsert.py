@@ -201,9 +201,13 @@ class StoredOutcome:
 
 def record_account_crawl(engine: Engine, run_id: int, crawl: AccountCrawl, now: dt.datetime | None = None) -> StoredOutcome:
     """Store one account's crawl in one transaction (commits whole or rolls back whole)."""
-    now = now or crawl.finished_at or utcnow()
     with transaction(engine) as session:
-        return _record(session, run_id, crawl, now)
+        return record_in(session, run_id, crawl, now)
+
+
+def record_in(session: Session, run_id: int, crawl: AccountCrawl, now: dt.datetime | None = None) -> StoredOutcome:
+    """`record_account_crawl` inside the caller's transaction (the task queue commits its bookkeeping with it)."""
+    return _record(session, run_id, crawl, now or crawl.finished_at or utcnow())
 
 
 def _record(session: Session, run_id: int, crawl: AccountCrawl, now: dt.datetime) -> StoredOutcome:

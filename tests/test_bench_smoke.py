@@ -68,3 +68,26 @@ def test_lower_bounds_and_mutation_on_the_real_seed():
     counts = mutate(world, 0.05)
     assert sum(counts.values()) == round(before * 0.05)
     assert sum(len(h.repos) for h in world.hosts.values()) == before - counts["delete"]
+
+
+@pytest.mark.postgres
+def test_bench_distributed_row_crawls_with_one_and_three_workers_for_the_same_requests(tmp_path, capsys):
+    import os
+
+    url = os.environ.get("CODEINDEX_TEST_POSTGRES")
+    if not url:
+        pytest.skip("needs CODEINDEX_TEST_POSTGRES")
+    out, chart = tmp_path / "results.json", tmp_path / "chart.png"
+    assert main(["--scales", "", "--distributed-scales", "1", "--postgres", url, "--latency", "0",
+                 "--sample", "0.02", "--out", str(out), "--chart", str(chart)]) == 0
+    row = json.loads(out.read_text())["distributed"]["1"]
+    one, three = row["runs"]["1"], row["runs"]["3"]
+    assert one["status"] == three["status"] == "ok" and one["accounts_ok"] == three["accounts_ok"] > 0
+    # the same work: a GitLab instance's features may be probed by two of its first accounts at once, a few
+    # requests more or less whatever the worker count
+    assert abs(one["forge"]["requests"] - three["forge"]["requests"]) <= max(5, one["forge"]["requests"] // 100)
+    assert one["forge"]["requests"] > 0
+    local = row["local"]  # one `codeindex crawl` process on PostgreSQL: the reference
+    assert local["status"] == "ok" and local["accounts_ok"] == one["accounts_ok"]
+    assert abs(local["forge"]["requests"] - one["forge"]["requests"]) <= max(5, one["forge"]["requests"] // 100)
+    assert "| x1 | 3 × 8 |" in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """The `codeindex` command line: each command parses, calls a library function, prints.
 
-One module per command group (`crawl`, `config`, `export`, `status`, `schedule`, `demo`, `db`, `annuaire`, `serve`), and `common` for
-what they share. Heavy imports live inside the commands so that `--help` is instant.
+One module per command group (`crawl`, `config`, `export`, `status`, `schedule`, `worker`, `demo`, `db`,
+`annuaire`, `serve`), and `common` for what they share. Heavy imports live inside the commands so that `--help` is
+instant.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from crawler.cli.export import export_command
 from crawler.cli.schedule import schedule_command
 from crawler.cli.serve import serve_command
 from crawler.cli.status import check_command, status_command
+from crawler.cli.worker import worker_command
 
 
 def _json_asked(args: list[str]) -> bool:
@@ -116,6 +118,7 @@ def main(ctx: click.Context, db_url: str, config_path: Path, log_format: str, ve
 
 
 for _command in (db_group, crawl_command, runs_command, simforge_command, demo_command, schedule_command,
-                 config_group, export_command, status_command, check_command, annuaire_group, serve_command):
+                 config_group, export_command, status_command, check_command, annuaire_group, serve_command,
+                 worker_command):
     add_global_options(_command)
     main.add_command(_command)

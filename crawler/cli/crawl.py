@@ -32,9 +32,14 @@ if TYPE_CHECKING:
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Crawl at most N accounts.")
 @click.option("--dry-run", is_flag=True, help="Send nothing: estimate requests, rate-limit points and duration per forge.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as one JSON object on stdout.")
+@click.option("--enqueue", is_flag=True,
+              help="Crawl nothing here: queue one job per account for `codeindex worker` processes (PostgreSQL) "
+                   "and print the run id.")
+@click.option("--export-to", "export_dir", metavar="DIR",
+              help="With --enqueue: export to DIR once the run's last account is stored (a path on the workers).")
 @pass_ctx
 def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit: int | None, dry_run: bool,
-                  as_json: bool) -> None:
+                  as_json: bool, enqueue: bool, export_dir: str | None) -> None:
     """Crawl the configured accounts and store what was found in the index.
 
     Each account is stored as soon as it is crawled, in one transaction: an interrupted or failed crawl keeps
@@ -58,6 +63,9 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
 
         click.echo(format_estimate(estimate_crawl(engine, units)))
         return
+    if enqueue:
+        _enqueue(ctx, engine, config, units, export_dir, as_json)
+        return
     from crawler.runner import MixedIndexError
 
     try:
@@ -74,6 +82,24 @@ def crawl_command(ctx: Context, forge_host: str | None, owner: str | None, limit
     else:
         _print_summary(summary)
     sys.exit(summary.exit_code())
+
+
+def _enqueue(ctx: Context, engine: Engine, config: Config, units: list[Unit], export_dir: str | None,
+             as_json: bool) -> None:
+    from crawler.distributed.queue import NotDistributable, enqueue_run
+
+    try:
+        queued = enqueue_run(engine, ctx.db_url, units, trigger="cli", export_dir=export_dir, config=config)
+    except NotDistributable as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(queued), sort_keys=True))
+        return
+    click.echo(f"run {queued.run_id}: {queued.jobs} account(s) queued for `codeindex worker`; follow it with "
+               f"`codeindex runs --run {queued.run_id}`")
+    if queued.already_waiting:
+        click.echo(f"  {len(queued.already_waiting)} account(s) left to the job already waiting for them: "
+                   + ", ".join(queued.already_waiting[:10]) + (" …" if len(queued.already_waiting) > 10 else ""))
 
 
 def _run_with_progress(engine: Engine, config: Config, units: list[Unit], trigger: str,

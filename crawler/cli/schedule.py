@@ -21,8 +21,15 @@ from crawler.cli.common import (
               help="Where to export after each crawl (when the schedule says export_after: true).")
 @click.option("--list", "list_only", is_flag=True, help="Print the jobs the configuration defines and exit.")
 @click.option("--now", is_flag=True, help="Run every crawl job once at start, then on its schedule.")
+@click.option("--enqueue", is_flag=True,
+              help="Queue each run's accounts for `codeindex worker` processes instead of crawling here (PostgreSQL; "
+                   "run one scheduler per index).")
+@click.option("--metrics-port", type=click.IntRange(min=0, max=65535), metavar="PORT",
+              help="Serve Prometheus metrics on http://HOST:PORT/metrics and a health check on /health "
+                   "(extra `metrics`).")
 @pass_ctx
-def schedule_command(ctx: Context, out_dir: Path, list_only: bool, now: bool) -> None:
+def schedule_command(ctx: Context, out_dir: Path, list_only: bool, now: bool, enqueue: bool,
+                     metrics_port: int | None) -> None:
     """Run crawls on a schedule until SIGTERM / Ctrl-C (default: every account every 6 hours, export after), and
     reload the official directory (default: weekly).
 
@@ -51,7 +58,23 @@ def schedule_command(ctx: Context, out_dir: Path, list_only: bool, now: bool) ->
     try:
         refuse_mixed_index(engine, "schedule")
     except MixedIndexError as exc:
-        fail(str(exc))
-    finally:
         engine.dispose()
-    run_forever(ctx.db_url, config, out_dir, echo=click.echo, now=now)
+        fail(str(exc))
+    if metrics_port is not None:
+        import datetime as dt
+
+        from crawler.distributed.budgets import IndexBudgets
+        from crawler.forges import http
+        from crawler.metrics import serve
+
+        http.SHARED_BUDGETS = IndexBudgets(engine)  # the budgets each token has left, for the metrics
+        server = serve(engine, metrics_port, dt.timedelta(hours=config.schedule.interval_hours), out_dir)
+        click.echo(f"metrics on http://localhost:{server.server_port}/metrics, health on /health")
+    if enqueue:
+        from crawler.distributed.queue import NotDistributable, conninfo
+
+        try:
+            conninfo(ctx.db_url)
+        except NotDistributable as exc:
+            fail(str(exc))
+    run_forever(ctx.db_url, config, out_dir, echo=click.echo, now=now, enqueue=enqueue)

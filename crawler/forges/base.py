@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from index.records import AccountCrawl, HttpValidator
+from index.records import AccountCrawl, HttpValidator, OutcomeStatus
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ class Target:
     api_url: str  # API root: https://api.github.com, https://HOST/api/v4, http://127.0.0.1:PORT/HOST/api/v3 ...
     login: str | None  # None: every public project of the instance
     token: str | None = None
+    token_source: Callable[[], str] | None = None  # a GitHub App's installation tokens (crawler.forges.github.app)
 
 
 class Clock(Protocol):
@@ -105,6 +106,12 @@ class ForgeAdapter(Protocol):
 
 class ForgeError(Exception):
     """Base of adapter errors; the message is safe to show (it never contains a token)."""
+
+
+class CredentialsError(ForgeError):
+    """The forge's credentials cannot be had: a GitHub App misconfigured, or its installation token refused."""
+
+    status = OutcomeStatus.AUTH
 
 
 class RateLimitExhausted(ForgeError):

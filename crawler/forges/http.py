@@ -30,12 +30,12 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from crawler.forges.base import Clock, ForgeError, RateLimitExhausted
+from crawler.forges.base import Clock, CredentialsError, ForgeError, RateLimitExhausted
 from index.records import CrawlCost, OutcomeStatus
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,20 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 SECONDARY_HINTS = ("secondary rate limit", "abuse detection", "retry your request again later")
 DEFAULT_RESERVE = 50
+USER_AGENT = "codeindex-crawler"  # a worker adds its host and pid, so a forge's logs tell the machines apart
+
+
+class SharedBudgets(Protocol):
+    """Budgets kept beyond this process (`crawler.distributed.budgets`: a table every worker reads and writes),
+    so that the workers together hold a token's budget, not each worker a whole one."""
+
+    def observe(self, host: str, token: str, resource: str, budget: Budget) -> None: ...
+
+    def merge(self, pool: TokenPool, resource: str) -> None: ...
+
+
+SHARED_BUDGETS: SharedBudgets | None = None  # set by `codeindex worker`; a single process needs none
+
 # backoff jitter for every client: seeding a Random per account read 2.5 kB from os.urandom, ~0.5 ms each here
 JITTER = random.Random()
 
@@ -56,12 +70,12 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def new_client(timeout: float, user_agent: str = "codeindex-crawler",
+def new_client(timeout: float, user_agent: str | None = None,
                transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """An httpx client as every adapter uses it: no redirect followed by httpx (ForgeHttp checks them), no
     credentials of its own (ForgeHttp adds them per request, for the forge's own origin only)."""
     return httpx.Client(timeout=timeout, follow_redirects=False, transport=transport, verify=tls_context(),
-                        headers={"User-Agent": user_agent})
+                        headers={"User-Agent": user_agent or USER_AGENT})
 
 
 class ClientCache:
@@ -161,6 +175,8 @@ def outcome_of(exc: BaseException) -> tuple[OutcomeStatus, str]:
     """How a failure raised through ForgeHttp ends an account's crawl (the message is scrubbed by the caller)."""
     if isinstance(exc, RateLimitExhausted):
         return OutcomeStatus.RATE_LIMITED, str(exc)
+    if isinstance(exc, CredentialsError):
+        return OutcomeStatus.AUTH, str(exc)
     if isinstance(exc, ForeignURL | HttpStatusError):
         return OutcomeStatus.FAILED, str(exc)
     if isinstance(exc, HostUnreachable):
@@ -197,20 +213,34 @@ class TokenPool:
     budget for a resource is spent, before anything waits. Budgets are per (token, resource): GitHub counts REST
     (`core`) and GraphQL points separately."""
 
-    def __init__(self, tokens: Sequence[str | None] = (), reserve: int = DEFAULT_RESERVE):
+    def __init__(self, tokens: Sequence[str | None] = (), reserve: int = DEFAULT_RESERVE,
+                 source: Callable[[], str] | None = None):
         cleaned = [t.strip() for t in tokens if t and t.strip()]
         self.tokens: list[str | None] = list(dict.fromkeys(cleaned)) or [None]
         self.reserve = max(0, reserve)
         self.index = 0
         self.budgets: dict[tuple[int, str], Budget] = {}
+        # a GitHub App's installation token, first in the pool: asked for again before each request (its minter
+        # replaces it before it expires); the tokens it replaced are kept for scrubbing
+        self.source = source
+        self.retired: set[str] = set()
+        if source is not None:
+            self.tokens = [source(), *(t for t in self.tokens if t is not None)]
 
     @classmethod
-    def parse(cls, value: str | None, reserve: int = DEFAULT_RESERVE) -> TokenPool:
-        """`"t1, t2,t3"` → a pool of three; None or "" → anonymous."""
-        return cls((value or "").split(","), reserve)
+    def parse(cls, value: str | None, reserve: int = DEFAULT_RESERVE,
+              source: Callable[[], str] | None = None) -> TokenPool:
+        """`"t1, t2,t3"` → a pool of three; None or "" → anonymous (unless `source` mints a token)."""
+        return cls((value or "").split(","), reserve, source)
 
     @property
     def current(self) -> str | None:
+        if self.source is not None and self.index == 0:
+            fresh = self.source()
+            if fresh != self.tokens[0]:
+                if self.tokens[0]:
+                    self.retired.add(self.tokens[0])
+                self.tokens[0] = fresh
         return self.tokens[self.index]
 
     def __len__(self) -> int:
@@ -280,7 +310,7 @@ class ForgeHttp:
         timeout: float = 20.0,
         rng: random.Random | None = None,
         transport: httpx.BaseTransport | None = None,
-        user_agent: str = "codeindex-crawler",
+        user_agent: str | None = None,
         max_redirects: int = 5,
         reserve: int = DEFAULT_RESERVE,
         client: httpx.Client | None = None,
@@ -335,7 +365,7 @@ class ForgeHttp:
 
     def scrub(self, text: str) -> str:
         """Remove every token of the pool from a message that may reach logs or the status page."""
-        for token in sorted((t for t in self.pool.tokens if t), key=len, reverse=True):
+        for token in sorted({t for t in self.pool.tokens if t} | self.pool.retired, key=len, reverse=True):
             text = text.replace(token, "***")
         return text
 
@@ -432,6 +462,8 @@ class ForgeHttp:
         """Never send on a spent budget: switch token, or wait for the reset, or give up (RateLimitExhausted)."""
         for _ in range(3):
             now = self.clock.now()
+            if SHARED_BUDGETS is not None:
+                SHARED_BUDGETS.merge(self.pool, resource)
             if self.pool.choose(resource, now, need):
                 return
             reset = self.pool.next_reset(resource)
@@ -482,6 +514,9 @@ class ForgeHttp:
             # GitHub and GitLab send epoch seconds; a small number is a delta (IETF RateLimit drafts)
             self.reset_at = budget.reset_at = (dt.datetime.fromtimestamp(value, dt.UTC) if value > 1_000_000_000
                                                else self.clock.now() + dt.timedelta(seconds=value))
+        token = self.pool.tokens[self.last_token]
+        if SHARED_BUDGETS is not None and token is not None and remaining is not None:
+            SHARED_BUDGETS.observe(self.origin[1], token, resource, budget)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         value = response.headers.get("retry-after")

@@ -55,9 +55,21 @@ def error(status: int, message: str, doc: str = r.DOCS) -> SimResponse:
     return SimResponse(status, {"message": message, "documentation_url": doc, "status": str(status)})
 
 
+INSTALLATION_TOKENS = "installation_tokens"  # HostState.extra key: token -> expiry (epoch seconds)
+
+
+def token_valid(req: SimRequest, token: str) -> bool:
+    """An installation token minted by `simforge.github.app`, not yet expired."""
+    with req.state.lock:
+        expiry = req.state.extra.setdefault(INSTALLATION_TOKENS, {}).get(token)
+    return expiry is not None and expiry > time.time()
+
+
 def auth_refused(req: SimRequest) -> bool:
     token = req.token
     if token is None:
         return False
+    if token.startswith("ghs_"):  # a GitHub App's installation token (simforge.github.app): until it expires
+        return not token_valid(req, token)
     valid = options(req).get("github_tokens")
     return token.startswith("bad") if valid is None else token not in valid

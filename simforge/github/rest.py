@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from simforge.exchange import SimRequest, SimResponse
+from simforge.github import app
 from simforge.github import render as r
 from simforge.github.common import auth_refused, budget, error, rate_headers, user_id
 from simforge.github.graphql import handle_graphql
@@ -57,6 +58,9 @@ def handle(req: SimRequest) -> SimResponse:
 
 def _handle_rest(req: SimRequest) -> SimResponse:
     path = req.path[len(REST_PREFIX):] or "/"
+    answer = app.handle(req, path.split("?")[0])  # GitHub Apps: JWT-authenticated, outside the token budgets
+    if answer is not None:
+        return answer
     if auth_refused(req):
         return error(401, "Bad credentials")
     if req.method not in ("GET", "HEAD"):

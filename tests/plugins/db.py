@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
@@ -21,16 +22,13 @@ def _backends() -> list:
     return params
 
 
-@pytest.fixture(params=_backends())
-def index_url(request, tmp_path):
-    """A URL to an empty index database (not yet migrated)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'index.sqlite'}"
-        return
+def _postgres_schema() -> Iterator[str]:
+    """A URL whose connections use a new schema (search_path), dropped when the test is done."""
     from sqlalchemy import create_engine, text
 
     from index.db import normalise_url
 
+    assert POSTGRES_URL
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(normalise_url(POSTGRES_URL))
     with admin.begin() as connection:
@@ -42,6 +40,15 @@ def index_url(request, tmp_path):
     admin.dispose()
 
 
+@pytest.fixture(params=_backends())
+def index_url(request, tmp_path):
+    """A URL to an empty index database (not yet migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'index.sqlite'}"
+        return
+    yield from _postgres_schema()
+
+
 @pytest.fixture
 def engine(index_url):
     """A migrated, empty index."""
@@ -50,3 +57,11 @@ def engine(index_url):
     engine = open_index(index_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def postgres_index_url(tmp_path):
+    """An empty PostgreSQL index (a schema of its own) for tests that need PostgreSQL itself (the task queue)."""
+    if not POSTGRES_URL:
+        pytest.skip("needs CODEINDEX_TEST_POSTGRES")
+    yield from _postgres_schema()

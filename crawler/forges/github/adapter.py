@@ -55,7 +55,7 @@ class GitHubAdapter:
         self._clients = ClientCache()
 
     def _default_http(self, target: Target) -> ForgeHttp:
-        return ForgeHttp(target.api_url, TokenPool.parse(target.token, self.reserve), clock=self.clock,
+        return ForgeHttp(target.api_url, TokenPool.parse(target.token, self.reserve, target.token_source), clock=self.clock,
                          timeout=self.timeout, max_wait=self.max_wait, max_retries=self.max_retries,
                          backoff=self.backoff, client=self._clients.get(target.api_url, self.timeout))
 
