@@ -47,12 +47,12 @@ def app_forge(tmp_path, monkeypatch):
     forget_apps()
 
 
-def _crawl(tmp_path, forge, owners=("etalab", "bigorg")):
+def _crawl(tmp_path, forge, owners=("etalab", "bigorg"), **run):
     config = load_config(write_config(tmp_path, [
         "github.com:", "  forge: github", f"  api_url: {forge.api_url('github.com')}", "  token_env: APPTEST_TOKEN",
         "  owners:", *[f"    {o}:" for o in owners]]))
     engine = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}")
-    return run_crawl(engine, config)
+    return run_crawl(engine, config, **run)
 
 
 def test_a_github_app_crawls_with_installation_tokens_found_from_the_organisation(app_forge, tmp_path, caplog):
@@ -70,9 +70,9 @@ def test_a_github_app_crawls_with_installation_tokens_found_from_the_organisatio
 def test_installation_tokens_are_minted_again_before_they_expire(app_forge, tmp_path, monkeypatch):
     forge, _ = app_forge
     forge.options["github_installation_token_ttl"] = 0.3
-    forge.latency_ms = 40  # the crawl outlives several tokens
+    forge.latency_ms = 60  # one account after the other, page after page: the crawl outlives several tokens
     monkeypatch.setenv("APPTEST_APP_INSTALLATION_ID", str(INSTALLATION))
-    summary = _crawl(tmp_path, forge)
+    summary = _crawl(tmp_path, forge, workers=1, per_host=1)
     assert summary.status == "ok", summary.failures
     counters = forge.states["github.com"].counters
     assert counters["installation_tokens_minted"] >= 2
