@@ -76,4 +76,3 @@ def from_github(spdx: str | None, key: str | None = None) -> str | None:
     return normalise(spdx)
 
 
-from_gitlab = normalise  # the name GitLab's mapping used before there was one normaliser for every forge
