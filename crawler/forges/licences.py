@@ -74,5 +74,3 @@ def from_github(spdx: str | None, key: str | None = None) -> str | None:
     if not spdx or spdx.strip().upper() == "NOASSERTION":
         return normalise(key) if key else OTHER
     return normalise(spdx)
-
-
