@@ -7,6 +7,7 @@ Skipped when no chromium is installed, unless CODEINDEX_REQUIRE_BROWSER=1 (CI), 
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -56,9 +57,12 @@ def _go(browser, expression: str) -> None:
     """Run `expression` (which navigates) and wait for the new page."""
     before = browser.evaluate("location.href")
     browser.evaluate(expression)
+    # one evaluation, in one document: two separate ones could read the old page's state and the new page's URL
+    loaded = (f"document.readyState === 'complete' && location.href !== {json.dumps(before)} "
+              "&& document.getElementById('total') !== null")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if browser.evaluate("document.readyState") == "complete" and browser.evaluate("location.href") != before:
+        if browser.evaluate(loaded) is True:
             return
         time.sleep(0.05)
     raise AssertionError(f"no new page after {expression}")
