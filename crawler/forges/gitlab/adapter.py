@@ -37,7 +37,6 @@ from crawler.forges.gitlab.details import ALL, Gone, get_json, graphql_detail, i
 from crawler.forges.gitlab.mapping import group_record, inside, node_to_record, project_to_record, user_record
 from crawler.forges.http import (
     ClientCache,
-    CostCounter,
     ForgeHttp,
     HttpStatusError,
     SystemClock,
@@ -102,15 +101,9 @@ class _Https:
                 self._all.append(http)
         return http
 
-    def cost(self) -> CostCounter:
-        total = CostCounter()
+    def cost(self) -> CrawlCost:
         with self._lock:
-            for http in self._all:
-                total.requests += http.cost.requests
-                total.not_modified += http.cost.not_modified
-                total.rest_points += http.cost.rest_points
-                total.graphql_points += http.cost.graphql_points
-        return total
+            return sum((http.cost.snapshot() for http in self._all), CrawlCost())
 
     def scrub(self, text: str) -> str:
         return self.get().scrub(text)
@@ -263,7 +256,7 @@ class GitLabCrawl(AccountCrawler):
         pass  # the connections belong to the adapter, which keeps them for its next account
 
     def cost(self) -> CrawlCost:
-        return self.https.cost().snapshot()
+        return self.https.cost()
 
     def outcome(self, exc: Exception) -> tuple[OutcomeStatus, str]:
         if isinstance(exc, HttpStatusError) and exc.status in (401, 403):

@@ -142,7 +142,12 @@ def graphql_detail(http: ForgeHttp, record: RepositoryRecord, node: Mapping[str,
         updated = known.updated_at or record.updated_at
     need_licence = not empty and "files" not in stale and (
         known is None or "licence" in redo or was.get("licence") != licence_mark)
-    need_fork = (not caps.is_forked and known is None) or (caps.is_forked and fork and not parent)
+    # the fork parent comes with the licence request: asked for a project new to the index, or newly a fork (a
+    # fork whose parent is hidden keeps None, and is not asked again at every crawl)
+    if caps.is_forked:
+        need_fork = record.fork and (known is None or not known.fork)
+    else:  # no isForked on this instance: only the licence request tells, once
+        need_fork = known is None
     if need_licence or need_fork:
         try:
             full = get_json(http, f"/projects/{pid}", license="true")
