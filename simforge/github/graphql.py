@@ -18,7 +18,6 @@ from typing import Any
 
 from graphql import (
     ExecutionResult,
-    FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -37,11 +36,11 @@ from graphql import (
     parse,
     validate,
 )
-from graphql.utilities import value_from_ast_untyped
 
 from simforge.exchange import SimRequest, SimResponse
 from simforge.github import render as r
 from simforge.github.common import auth_refused, budget, error, options, rate_headers, user_id
+from simforge.graphql_support import argument
 from simforge.licences import LICENCES
 from simforge.world import SimAccount, SimHost, SimRepo
 
@@ -66,13 +65,6 @@ class NotFound(Exception):
 
 # --------------------------------------------------------------------------------------------------------------
 # cost and node limits
-
-
-def _arg(node: FieldNode, name: str, variables: dict[str, Any]) -> Any:
-    for argument in node.arguments or ():
-        if argument.name.value == name:
-            return value_from_ast_untyped(argument.value, variables)
-    return None
 
 
 def query_cost(document: Any, variables: dict[str, Any], operation_name: str | None) -> tuple[int, int, list[str]]:
@@ -104,7 +96,7 @@ def query_cost(document: Any, variables: dict[str, Any], operation_name: str | N
             named = get_named_type(definition.type)
             child_multiplier = multiplier
             if named.name.endswith("Connection"):
-                first, last = _arg(sel, "first", variables), _arg(sel, "last", variables)
+                first, last = argument(sel, "first", variables), argument(sel, "last", variables)
                 size = first if first is not None else last
                 if size is None:
                     problems.append(f"You must provide a `first` or `last` value to properly paginate the "

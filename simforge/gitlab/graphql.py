@@ -32,7 +32,6 @@ from typing import Any
 
 from graphql import (
     ExecutionResult,
-    FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -50,10 +49,10 @@ from graphql import (
     parse,
     validate,
 )
-from graphql.utilities import value_from_ast_untyped
 
 from simforge.exchange import SimRequest, SimResponse
 from simforge.gitlab.render import Index, host_index, languages, option, ts, web_url
+from simforge.graphql_support import argument
 from simforge.world import SimAccount, SimHost, SimRepo
 
 MODES = ("recent", "16", "old", "none")
@@ -89,13 +88,6 @@ def _without_field(text: str, type_name: str, field: str) -> str:
 
 
 # complexity ----------------------------------------------------------------------------------------------------
-def _arg(node: FieldNode, name: str, variables: dict[str, Any]) -> Any:
-    for argument in node.arguments or ():
-        if argument.name.value == name:
-            return value_from_ast_untyped(argument.value, variables)
-    return None
-
-
 def query_complexity(sch: GraphQLSchema, document: Any, variables: dict[str, Any],
                      operation_name: str | None) -> tuple[int, int]:
     """(complexity, projects whose tree is asked) of the operation, by GitLab's rules (see the module docstring)."""
@@ -126,7 +118,7 @@ def query_complexity(sch: GraphQLSchema, document: Any, variables: dict[str, Any
             named = get_named_type(definition.type)
             size = 1
             if named.name.endswith("Connection"):
-                first, last = _arg(sel, "first", variables), _arg(sel, "last", variables)
+                first, last = argument(sel, "first", variables), argument(sel, "last", variables)
                 wanted = first if isinstance(first, int) else last if isinstance(last, int) else MAX_PAGE
                 size = max(0, min(wanted, MAX_PAGE))
             if (getattr(parent, "name", ""), sel.name.value) == ("Repository", "tree"):
