@@ -27,7 +27,7 @@ from sqlalchemy import Date, Engine, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from index.db import transaction
+from index.db import refresh_statistics, transaction
 from index.licences import OTHER
 from index.models import (
     Account,
@@ -157,7 +157,8 @@ def finish_run(engine: Engine, run_id: int, status: str | None = None) -> CrawlR
             status = "ok" if run.accounts_failed == 0 else ("partial" if run.accounts_ok else "failed")
         run.status = status
         run.finished_at = utcnow()
-        return run
+    refresh_statistics(engine)  # the run changed the repositories: the query planner's view of them too
+    return run
 
 
 def recover_stale_runs(engine: Engine) -> int:
