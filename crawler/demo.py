@@ -95,8 +95,10 @@ def run_demo(
     world = seed_from_codegouvfr(scale=scale)
     total = sum(len(h.repos) for h in world.hosts.values())
     echo(f"simulated forge: {len(world.hosts)} hosts, {total} repositories (code.gouv.fr export of 2021, x{scale})")
-    # the simulated forge accepts any token; GitHub's GraphQL API needs one
-    os.environ.setdefault(DEMO_TOKEN_ENV, "demo-token-not-a-secret")
+    # the simulated forge accepts any token, and gives each GitHub's 5,000 GraphQL points an hour: one token per
+    # x1 of scale, as an operator pools tokens (or uses a GitHub App) at that size (with one token, x10 left 830
+    # of its 1,750 GitHub accounts rate-limited)
+    os.environ.setdefault(DEMO_TOKEN_ENV, ",".join(f"demo-token-{n}-not-a-secret" for n in range(1, scale + 1)))
     with SimForge(world) as forge, tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "organisations.yml"
         pso_ids = real_pso_ids(real_config) if real_config.is_file() else {}
