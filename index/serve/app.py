@@ -6,11 +6,14 @@ transactions read-only; the index must already be at the code's schema revision 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import Connection, Engine, event
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,11 +27,21 @@ from starlette.routing import Route
 from index.db import IndexDatabaseError, current_revision, head_revision, open_index
 from index.serve import query
 from index.serve.files import file_response, locate
+from index.serve.listing import LiveListing
 from index.serve.openapi import openapi
 from index.serve.page import render_page
 from index.serve.params import MAX_TEXT, BadParameter, filters, listing
 
 API_CACHE = "public, max-age=60"
+# SQLite reads the index through a memory map shared by every connection and process, rather than copying each
+# page into each connection's 2 MB cache: a search's lookups of repositories by id cost half as much (measured at
+# x10). The map spans the file, up to this size; the OS keeps the pages in its cache.
+SQLITE_MMAP_BYTES = 1 << 30
+# Threads of a server process that read the index at once: one. A request's reading is CPU work, and more threads
+# only queue behind Python's GIL, which each SQLite step lets go and takes back: at x10 with 8 clients, one process
+# answered 300 requests/s with 1 thread, 260 with 4, 230 with 8 (docs/benchmarks.md). Parallelism comes from
+# server processes (--workers); requests wait their turn in the event loop; /data/ files are not held by it.
+READ_THREADS = 1
 METHODS = ["GET", "HEAD"]
 
 
@@ -45,6 +58,7 @@ def open_read_only(url: str) -> Engine:
         def _query_only(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA query_only = ON")
+            cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
             cursor.close()
 
         engine.pool.dispose()  # connections opened before the listener
@@ -58,10 +72,13 @@ def _now() -> dt.datetime:
 
 
 def create_app(engine: Engine, export_dir: Path | None, *, cors_origins: Sequence[str] = ("*",),
-               now: Callable[[], dt.datetime] = _now) -> Starlette:
+               now: Callable[[], dt.datetime] = _now, live: LiveListing | None = None) -> Starlette:
+    """`live`: how the in-memory listing follows the index (by default: checked every second, rebuilt at
+    most every 30 s)."""
     export_root = Path(export_dir).resolve() if export_dir is not None else None
+    live = live or LiveListing(engine)
 
-    def read(fn: Callable[[Connection], Any]) -> Any:
+    def read_now(fn: Callable[[Connection], Any]) -> Any:
         with engine.connect() as connection:
             if connection.dialect.name == "sqlite":
                 connection.exec_driver_sql("BEGIN")  # one snapshot for the page and its counts
@@ -70,45 +87,55 @@ def create_app(engine: Engine, export_dir: Path | None, *, cors_origins: Sequenc
             finally:
                 connection.rollback()
 
+    limiter: list[anyio.CapacityLimiter] = []  # made in the event loop, at the first read
+
+    async def read(fn: Callable[[Connection], Any]) -> Any:
+        """fn on a connection, in one of READ_THREADS threads."""
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(READ_THREADS))
+        return await anyio.to_thread.run_sync(read_now, fn, limiter=limiter[0])
+
     def api_json(data: Any, status: int = 200) -> Response:
         return JSONResponse(data, status_code=status, headers={"cache-control": API_CACHE})
 
-    def repositories(request: Request) -> Response:
+    async def repositories(request: Request) -> Response:
         chosen = listing(_single(request))
-        return api_json(read(lambda c: query.repositories(c, chosen, now())))
+        moment = now()
+        return api_json(await read(lambda c: query.repositories(c, live.current(moment), chosen, moment)))
 
-    def repository(request: Request) -> Response:
+    async def repository(request: Request) -> Response:
         params = _single(request)
         _only(params, {"url"})
         url = params.get("url", "")
         if not url.lower().startswith(("https://", "http://")) or len(url) > 1000:
             raise BadParameter("url", "a repository's web address, https://...")
-        found = read(lambda c: query.repository(c, url, now()))
+        found = await read(lambda c: query.repository(c, url, now()))
         if found is None:
             return api_json({"error": "no published repository at this address"}, 404)
         return api_json(found)
 
-    def accounts(request: Request) -> Response:
+    async def accounts(request: Request) -> Response:
         params = _single(request)
         _only(params, {"ministry", "forge", "account"})
         chosen = filters(params)
-        return api_json({"accounts": read(lambda c: query.accounts(c, chosen, now()))})
+        return api_json({"accounts": await read(lambda c: query.accounts(c, chosen, now()))})
 
-    def ministries(request: Request) -> Response:
+    async def ministries(request: Request) -> Response:
         _only(_single(request), set())
-        return api_json({"ministries": read(lambda c: query.ministries(c, now()))})
+        return api_json({"ministries": await read(lambda c: query.ministries(c, now()))})
 
     def openapi_document(request: Request) -> Response:
         return api_json(openapi())
 
-    def page(request: Request) -> Response:
+    async def page(request: Request) -> Response:
         params = _single(request)
         try:
             chosen = listing(params)
             error = None
         except BadParameter as exc:
             chosen, error = listing({}), str(exc)
-        data = read(lambda c: query.repositories(c, chosen, now()))
+        moment = now()
+        data = await read(lambda c: query.repositories(c, live.current(moment), chosen, moment))
         status = 400 if error else 200
         return HTMLResponse(render_page(data, chosen, error), status_code=status,
                             headers={"cache-control": "no-cache"})
@@ -143,7 +170,12 @@ def create_app(engine: Engine, export_dir: Path | None, *, cors_origins: Sequenc
                    expose_headers=["ETag", "Last-Modified"]),
         Middleware(GZipMiddleware, minimum_size=1000),
     ]
-    return Starlette(routes=routes, middleware=middleware,
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        live.close()
+
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                      exception_handlers={BadParameter: bad_parameter, HTTPException: http_error})
 
 

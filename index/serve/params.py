@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ MAX_DAYS = 36_500
 SORTS = ("stars", "activity", "score", "name")
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$")
+ACTIVITY_TIME = "%Y-%m-%dT%H:%M:%SZ"  # as the API writes times
 SPDX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,99}$")
 REPOSITORY_PARAMETERS = frozenset({"q", "ministry", "account", "forge", "license", "language", "archived", "fork",
                                    "publiccode", "active_days", "sort", "limit", "cursor", "facets"})
@@ -163,4 +165,9 @@ def decode_cursor(text: str | None, sort: str) -> tuple[Any, int] | None:
         raise BadParameter("cursor", "not a cursor for this sort")
     if isinstance(value, int) and abs(value) > 2**62 or abs(data[2]) > 2**62:
         raise BadParameter("cursor", "out of range")
+    if sort == "activity" and isinstance(value, str) and value:
+        try:
+            dt.datetime.strptime(value, ACTIVITY_TIME).replace(tzinfo=dt.UTC)
+        except ValueError:
+            raise BadParameter("cursor", "not a cursor for this sort") from None
     return value, data[2]

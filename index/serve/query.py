@@ -1,9 +1,9 @@
-"""The API's reads: repositories filtered, searched, sorted and paginated by keyset, with facet counts; one
-repository by URL; accounts and ministries with their status.
+"""The API's reads: a page of repositories (filtered, searched, sorted, paginated by keyset, with facet counts:
+index.serve.listing decides which), one repository by URL, accounts and ministries with their status.
 
 The publication rules are the export's (`index.queries.published_filters`, public and not gone), evaluated as of
 the request's UTC day, so a filter lists exactly the repositories the export holds for it. Every value reaches SQL
-as a bound parameter; the full-text match is index.search's.
+as a bound parameter.
 """
 
 from __future__ import annotations
@@ -11,28 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    and_,
-    case,
-    func,
-    literal_column,
-    or_,
-    select,
-    text,
-    true,
-)
+from sqlalchemy import ColumnElement, Connection, and_, case, func, select
 
 from index.models import Account, Forge, Repository
 from index.queries import PUBLISHED_TIME, published_filters
-from index.search import FTS_TABLE, SEARCH_DOCUMENT, fts5_query, tsquery, words
+from index.serve import listing as live
+from index.serve.listing import ACTIVITY, MINISTRY, Snapshot
 from index.serve.params import Filters, Listing, encode_cursor
 from index.status.report import account_file, ministry_slugs
-
-FACET_SIZE = 30
-MINISTRY = func.coalesce(func.nullif(Account.ministry, ""), Forge.ministry)
-ACTIVITY = func.coalesce(Repository.pushed_at, Repository.updated_at)
 
 
 def _activity_text(dialect: str) -> ColumnElement[Any]:
@@ -45,57 +31,6 @@ def _published(day: dt.date) -> tuple[Any, ...]:
 
 def _joined(statement: Any) -> Any:
     return statement.join(Account, Account.id == Repository.account_id).join(Forge, Forge.id == Account.forge_id)
-
-
-def conditions(f: Filters, day: dt.date, dialect: str, now: dt.datetime) -> list[Any]:
-    where: list[Any] = list(_published(day))
-    terms = words(f.q)
-    if terms:
-        if dialect == "sqlite":
-            where.append(Repository.id.in_(
-                text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts").bindparams(fts=fts5_query(terms))
-                .columns(literal_column("rowid"))))
-        else:
-            where.append(text(f"{SEARCH_DOCUMENT} @@ to_tsquery('simple', :tsq)").bindparams(tsq=tsquery(terms)))
-    elif f.q.strip():
-        where.append(false_())  # a query with no word in it finds nothing
-    if f.ministry is not None:
-        where.append(MINISTRY.is_(None) if f.ministry.lower() == "none" else MINISTRY == f.ministry)
-    if f.account is not None:
-        host, login = f.account
-        where += [Forge.host == host, Account.login_key == login.lower()]
-    if f.forge is not None:
-        where.append(Forge.host == f.forge)
-    if f.license is not None:
-        where.append(or_(Repository.license_spdx.is_(None), Repository.license_spdx == "") if f.license == "none"
-                     else func.lower(Repository.license_spdx) == f.license.lower())
-    if f.language is not None:
-        where.append(func.lower(Repository.language) == f.language.lower())
-    for name, column in (("archived", Repository.archived), ("fork", Repository.fork)):
-        value = getattr(f, name)
-        if value is not None:
-            where.append(column.is_(value))
-    if f.publiccode is not None:
-        where.append(Repository.has_publiccode.is_(True) if f.publiccode
-                     else or_(Repository.has_publiccode.is_(None), Repository.has_publiccode.is_(False)))
-    if f.active_days is not None:
-        where.append(ACTIVITY >= now - dt.timedelta(days=f.active_days))
-    return where
-
-
-def false_() -> Any:
-    return ~true()
-
-
-def _order(sort: str, dialect: str) -> tuple[Any, bool]:
-    """The sort column and whether it runs descending (ties by id in the same direction)."""
-    if sort == "stars":
-        return Repository.stars, True
-    if sort == "score":
-        return Repository.score, True
-    if sort == "activity":
-        return _activity_text(dialect), True
-    return Repository.name, False
 
 
 def account_url(host: str, login: str, kind: str | None, html_url: str | None) -> str:
@@ -128,59 +63,21 @@ def _item(row: Any, activity: str) -> dict[str, Any]:
     }
 
 
-def repositories(connection: Connection, listing: Listing, now: dt.datetime) -> dict[str, Any]:
+def repositories(connection: Connection, snapshot: Snapshot, listing: Listing, now: dt.datetime) -> dict[str, Any]:
+    """A page of the listing; on a first page (or when asked), the total and facet counts of the whole filter.
+    Which repositories, in which order, and the counts come from the in-memory Snapshot (index.serve.listing);
+    the page's rows are read from the index by id."""
+    chosen = live.page(snapshot, connection, listing, now)
     dialect = connection.dialect.name
-    where = conditions(listing.filters, now.date(), dialect, now)
-    column, descending = _order(listing.sort, dialect)
-    page_where = list(where)
-    if listing.cursor is not None:
-        value, row_id = listing.cursor
-        if descending:
-            page_where.append(or_(column < value, and_(column == value, Repository.id < row_id)))
-        else:
-            page_where.append(or_(column > value, and_(column == value, Repository.id > row_id)))
-    order = (column.desc(), Repository.id.desc()) if descending else (column.asc(), Repository.id.asc())
-    rows = connection.execute(
-        _joined(select(*ITEM_COLUMNS, column.label("sort_value"), _activity_text(dialect).label("activity")))
-        .where(*page_where).order_by(*order).limit(listing.limit + 1)
-    ).all()
-    more = len(rows) > listing.limit
-    rows = rows[:listing.limit]
-    result: dict[str, Any] = {
-        "items": [_item(r, r.activity) for r in rows],
-        "next_cursor": encode_cursor(listing.sort, rows[-1].sort_value, rows[-1].id) if more and rows else None,
+    found = {row.id: row for row in connection.execute(
+        _joined(select(*ITEM_COLUMNS, _activity_text(dialect).label("activity")))
+        .where(Repository.id.in_(chosen.ids)))} if chosen.ids else {}
+    return {
+        "items": [_item(found[i], found[i].activity) for i in chosen.ids if i in found],
+        "next_cursor": encode_cursor(listing.sort, *chosen.next_cursor) if chosen.next_cursor else None,
         "sort": listing.sort, "limit": listing.limit, "filters": listing.filters.query_string(),
+        **chosen.counts,
     }
-    if listing.facets or listing.cursor is None:
-        result.update(facet_counts(connection, where))
-    return result
-
-
-def facet_counts(connection: Connection, where: list[Any]) -> dict[str, Any]:
-    totals: Any = connection.execute(_joined(select(
-        func.count(), func.sum(case((Repository.archived.is_(True), 1), else_=0)),
-        func.sum(case((Repository.fork.is_(True), 1), else_=0)),
-        func.sum(case((Repository.has_publiccode.is_(True), 1), else_=0)),
-    ).select_from(Repository)).where(*where)).one()
-    total = int(totals[0])
-
-    def grouped(expression: Any) -> list[dict[str, Any]]:
-        rows = connection.execute(_joined(select(expression.label("v"), func.count().label("n"))
-                                          .select_from(Repository)).where(*where)
-                                  .group_by(expression).order_by(func.count().desc(), expression)
-                                  .limit(FACET_SIZE)).all()
-        return [{"value": v, "count": n} for v, n in rows]
-
-    licence = func.nullif(Repository.license_spdx, "")
-    return {"total": total, "facets": {
-        "ministry": grouped(MINISTRY), "forge": grouped(Forge.host), "license": grouped(licence),
-        "language": grouped(func.nullif(Repository.language, "")),
-        "archived": _flag(total, totals[1]), "fork": _flag(total, totals[2]), "publiccode": _flag(total, totals[3]),
-    }}
-
-
-def _flag(total: int, yes: int | None) -> list[dict[str, Any]]:
-    return [{"value": True, "count": int(yes or 0)}, {"value": False, "count": total - int(yes or 0)}]
 
 
 def repository(connection: Connection, url: str, now: dt.datetime) -> dict[str, Any] | None:

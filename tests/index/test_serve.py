@@ -15,6 +15,7 @@ import pytest
 
 from index.export.build import export_index
 from index.serve.app import create_app, open_read_only
+from index.serve.params import encode_cursor
 from tests.index.test_export import NOW, build_index
 
 warnings.filterwarnings("ignore", message=".*httpx.*")
@@ -166,6 +167,8 @@ def test_cors_allows_the_configured_origins_only(served):
     ({"q": "x" * 201}, "q"), ({"forge": "github.com' OR 1=1 --"}, "forge"),
     ({"license": "MIT' OR '1'='1"}, "license"), ({"account": "etalab"}, "account"),
     ({"ministry": "a\x00b"}, "ministry"), ({"orderby": "1"}, "orderby"),
+    ({"sort": "activity", "cursor": encode_cursor("activity", "yesterday", 3)}, "cursor"),
+    ({"sort": "activity", "cursor": encode_cursor("activity", "2024-13-45T99:99:99Z", 3)}, "cursor"),
 ])
 def test_hostile_parameters_get_a_400_naming_them(served, params, parameter):
     client, _, _ = served
