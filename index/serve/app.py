@@ -172,6 +172,7 @@ def create_app(engine: Engine, export_dir: Path | None, *, cors_origins: Sequenc
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(live.current, now())  # the listing in memory before the first request
         yield
         live.close()
 
