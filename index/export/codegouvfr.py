@@ -109,7 +109,8 @@ def organisation_entry(account: ExportedAccount, repositories_count: int) -> dic
         "id": account.url,
         "login": account.login,
         "ministry": _s(account.ministry),
-        "name": _s(account.name or account.config_name),
+        # a whole forge has no name of its own: its host, as its login
+        "name": _s(account.name or account.config_name or (account.forge.host if account.kind == "instance" else None)),
         "ospo_url": _s(account.ospo_url),
         "forge": account.forge.host,
         "organization": _s(account.organisation_name),

@@ -81,6 +81,23 @@ def test_types_with_some_followers_known(engine, tmp_path):
     assert {r["platform"] for r in repos} <= set(forges)
 
 
+def test_a_whole_forge_without_a_name_is_named_by_its_host(engine, tmp_path):
+    """The frontend titles each organisation by `n`: a whole-forge account (login: the host) gets the host."""
+    from sqlalchemy import update
+
+    from index.db import transaction
+    from index.models import Account
+
+    build_index(engine)
+    with transaction(engine) as session:
+        session.execute(update(Account).where(Account.login == "forge.apps.education.fr")
+                        .values(name=None, config_name=None))
+    export_index(engine, tmp_path / "out", now=NOW)
+    owners = {o["l"]: o for o in json.loads((tmp_path / "out" / "codegouvfr" / "owners.json").read_bytes())}
+    assert owners["forge.apps.education.fr"]["n"] == "forge.apps.education.fr"
+    assert owners["dgfip"]["n"] != "gitlab.com"  # a group keeps its own name (or none)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("", ""), ("a" * 120, "a" * 120), ("a" * 121, "a" * 120 + "…"), ("é" * 130, "é" * 120 + "…")])
 def test_descriptions_are_cut_as_code_gouv_fr_cuts_them(text, expected):
