@@ -37,11 +37,13 @@ API_CACHE = "public, max-age=60"
 # page into each connection's 2 MB cache: a search's lookups of repositories by id cost half as much (measured at
 # x10). The map spans the file, up to this size; the OS keeps the pages in its cache.
 SQLITE_MMAP_BYTES = 1 << 30
-# Threads of a server process that read the index at once: one. A request's reading is CPU work, and more threads
-# only queue behind Python's GIL, which each SQLite step lets go and takes back: at x10 with 8 clients, one process
-# answered 300 requests/s with 1 thread, 260 with 4, 230 with 8 (docs/benchmarks.md). Parallelism comes from
-# server processes (--workers); requests wait their turn in the event loop; /data/ files are not held by it.
-READ_THREADS = 1
+# Threads of a server process that read the index at once. On SQLite, one: a request's reading is CPU work in this
+# process, and more threads only queue behind Python's GIL, which each SQLite step lets go and takes back (x10, 8
+# clients, one process: 300 requests/s with 1 thread, 260 with 4, 230 with 8). On PostgreSQL, two: a thread
+# waits for the database's own process, and a second one overlaps that wait (p95 56 ms with 1, 48 with 2, 51 with
+# 4): docs/benchmarks.md. Parallelism comes from server processes (--workers); requests wait their turn in the
+# event loop; /data/ files are not held by it.
+READ_THREADS = {"sqlite": 1, "postgresql": 2}
 METHODS = ["GET", "HEAD"]
 
 
@@ -92,7 +94,7 @@ def create_app(engine: Engine, export_dir: Path | None, *, cors_origins: Sequenc
     async def read(fn: Callable[[Connection], Any]) -> Any:
         """fn on a connection, in one of READ_THREADS threads."""
         if not limiter:
-            limiter.append(anyio.CapacityLimiter(READ_THREADS))
+            limiter.append(anyio.CapacityLimiter(READ_THREADS[engine.dialect.name]))
         return await anyio.to_thread.run_sync(read_now, fn, limiter=limiter[0])
 
     def api_json(data: Any, status: int = 200) -> Response:
