@@ -34,7 +34,7 @@ from sqlalchemy import BigInteger, Connection, Engine, Integer, cast, func, lite
 
 from index.models import Account, Forge, Repository
 from index.queries import published_filters
-from index.search import FTS_TABLE, SEARCH_DOCUMENT, fts5_query, tsquery, words
+from index.search import FTS_TABLE, PG_TABLE, fts5_query, tsquery, words
 from index.serve.params import ACTIVITY_TIME, Filters, Listing
 
 log = logging.getLogger(__name__)
@@ -206,8 +206,8 @@ def _found(snapshot: Snapshot, connection: Connection, terms: list[str]) -> np.n
             text = _single_value(cursor)
             found = np.fromiter(map(int, text.split(",")), np.int64) if text else np.zeros(0, np.int64)
         else:
-            cursor.execute(f"SELECT array_agg(id) FROM repositories WHERE {SEARCH_DOCUMENT} "
-                           "@@ to_tsquery('simple', %s)", (tsquery(terms),))
+            cursor.execute(f"SELECT array_agg(id) FROM {PG_TABLE} WHERE document @@ to_tsquery('simple', %s)",
+                           (tsquery(terms),))
             found = np.array(_single_value(cursor) or [], np.int64)
     finally:
         cursor.close()

@@ -155,3 +155,23 @@ def test_ties_page_by_id_in_the_sort_s_direction(engine):
                 ids = dict(connection.execute(select(Repository.html_url, Repository.id)).all())
             assert [ids[u] for u in urls] == sorted((ids[u] for u in urls), reverse=True), sort
     reader.dispose()
+
+
+def test_the_search_follows_a_changed_description(engine):
+    """The full-text documents (SQLite's FTS5 table, PostgreSQL's repository_search) are kept by triggers."""
+    build_index(engine)
+    reader = _reader(engine)
+    live = LiveListing(reader, check_seconds=3600, rebuild_seconds=3600)
+    with TestClient(create_app(reader, None, now=lambda: NOW, live=live)) as client:
+        url = client.get("/api/v1/repositories").json()["items"][0]["url"]
+        assert _total(client, q="zanzibar") == 0
+        with transaction(engine) as session:
+            session.execute(update(Repository).where(Repository.html_url == url)
+                            .values(description="Tide tables of Zanzibar"))
+        found = client.get("/api/v1/repositories", params={"q": "zanzibar tide"}).json()
+        assert [i["url"] for i in found["items"]] == [url] and found["total"] == 1
+        with transaction(engine) as session:
+            session.execute(update(Repository).where(Repository.html_url == url).values(description="autre"))
+        assert _total(client, q="zanzibar") == 0
+    live.close()
+    reader.dispose()
