@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,26 @@ def test_bench_distributed_row_crawls_with_one_and_three_workers_for_the_same_re
     assert local["status"] == "ok" and local["accounts_ok"] == one["accounts_ok"]
     assert abs(local["forge"]["requests"] - one["forge"]["requests"]) <= max(5, one["forge"]["requests"] // 100)
     assert "| x1 | 3 × 8 |" in capsys.readouterr().out
+
+
+def test_serve_load_answers_every_request_and_the_wrk_script_sends_the_same(tmp_path, capsys, monkeypatch):
+    """bench.serve_load against a real `codeindex serve` on the fixture index: every request answered 200 with
+    items; bench/serve_wrk.lua asks the same ten requests."""
+    import re
+    from urllib.parse import urlencode
+
+    from bench import serve_load
+    from index.db import open_index
+    from tests.index.test_export import build_index
+
+    url = f"sqlite:///{tmp_path / 'index.sqlite'}"
+    engine = open_index(url)
+    build_index(engine)
+    engine.dispose()
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # the server is started from the project's folder
+    assert serve_load.main(["--db", url, "--seconds", "1", "--clients", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["requests"] > 10 and result["errors"] == 0 and result["p95_ms"] > 0
+    lua = (Path(__file__).resolve().parents[1] / "bench" / "serve_wrk.lua").read_text(encoding="utf-8")
+    assert re.findall(r'"(/api/v1/repositories\?[^"]*)"', lua) == [
+        f"/api/v1/repositories?{urlencode(q)}" for q in serve_load.QUERIES]

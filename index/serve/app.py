@@ -33,10 +33,6 @@ from index.serve.page import render_page
 from index.serve.params import MAX_TEXT, BadParameter, filters, listing
 
 API_CACHE = "public, max-age=60"
-# SQLite reads the index through a memory map shared by every connection and process, rather than copying each
-# page into each connection's 2 MB cache: a search's lookups of repositories by id cost half as much (measured at
-# x10). The map spans the file, up to this size; the OS keeps the pages in its cache.
-SQLITE_MMAP_BYTES = 1 << 30
 # Threads of a server process that read the index at once. On SQLite, one: a request's reading is CPU work in this
 # process, and more threads only queue behind Python's GIL, which each SQLite step lets go and takes back (x10, 8
 # clients, one process: 300 requests/s with 1 thread, 260 with 4, 230 with 8). On PostgreSQL, two: a thread
@@ -60,7 +56,6 @@ def open_read_only(url: str) -> Engine:
         def _query_only(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA query_only = ON")
-            cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
             cursor.close()
 
         engine.pool.dispose()  # connections opened before the listener
