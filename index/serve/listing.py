@@ -266,6 +266,7 @@ class LiveListing:
         self._checked_at = 0.0
         self._lock = threading.Lock()  # held to build the first Snapshot, and to start a rebuild
         self._rebuilding: threading.Thread | None = None
+        self._failed_at = -1e9  # when a rebuild last failed: the next waits check_seconds (at least 1 s)
         self._watch: Any = None  # SQLite: the connection whose data_version tells of other connections' commits
         self._watch_lock = threading.Lock()
 
@@ -295,6 +296,8 @@ class LiveListing:
         with self._lock:
             if self._rebuilding is not None and self._rebuilding.is_alive():
                 return
+            if time.monotonic() - self._failed_at < max(self.check_seconds, 1.0):
+                return
             self._rebuilding = threading.Thread(target=self._rebuild, args=(day,), name="listing-rebuild",
                                                 daemon=True)
             self._rebuilding.start()
@@ -303,6 +306,7 @@ class LiveListing:
         try:
             self._snapshot = self._build(day)
         except Exception:  # the index unreachable for a moment: keep serving the previous Snapshot
+            self._failed_at = time.monotonic()
             log.exception("the in-memory listing could not be rebuilt; the previous one is kept")
 
     def _build(self, day: dt.date) -> Snapshot:

@@ -175,3 +175,25 @@ def test_the_search_follows_a_changed_description(engine):
         assert _total(client, q="zanzibar") == 0
     live.close()
     reader.dispose()
+
+
+def test_a_failing_rebuild_is_not_retried_at_every_request(engine, monkeypatch):
+    build_index(engine)
+    reader = _reader(engine)
+    clock = [NOW]
+    live = LiveListing(reader, check_seconds=3600, rebuild_seconds=3600)
+    with TestClient(create_app(reader, None, now=lambda: clock[0], live=live)) as client:
+        calls = []
+
+        def broken(*args, **kwargs):
+            calls.append(1)
+            raise OSError("disk gone")
+
+        monkeypatch.setattr(live_listing, "build", broken)
+        clock[0] = NOW + dt.timedelta(days=1)  # every request now asks for the new day's listing
+        for _ in range(20):
+            assert client.get("/api/v1/repositories").status_code == 200
+            time.sleep(0.01)
+        assert len(calls) == 1  # one attempt, then a pause of a second at least
+    live.close()
+    reader.dispose()
