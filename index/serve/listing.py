@@ -4,7 +4,7 @@ counts; the index stays the source of truth.
 Why: in SQL, a first page with its facet counts cost ~9 ms of CPU per request at x10 (90,660 repositories), even
 in one statement: a search for a common word matches thousands of repositories, which the database must filter,
 materialize, sort and group four times, at ~1 µs a row; the unfiltered listing cost ~150 ms. With 8 clients on 2
-cores that is p95 > 100 ms. Held as numpy arrays (a few MB per server process at x10), filters and counts are a
+cores that is p95 > 100 ms. Held as numpy arrays (16.5 MB per server process at x10), filters and counts are a
 few vector operations, whatever the filter matches: the benchmark's requests cost ~2.7 ms each, the unfiltered
 first page too (docs/benchmarks.md).
 

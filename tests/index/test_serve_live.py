@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import warnings
+from contextlib import contextmanager
 
 from sqlalchemy import select, update
 
@@ -21,8 +22,17 @@ warnings.filterwarnings("ignore", message=".*httpx.*")
 from starlette.testclient import TestClient  # noqa: E402  (its deprecation notice about httpx is not ours)
 
 
-def _reader(engine):
-    return open_read_only(engine.url.render_as_string(hide_password=False))
+@contextmanager
+def _served(engine, now=lambda: NOW, **intervals):
+    """A server reading `engine`'s index, its listing rebuilt at these intervals (LiveListing's): (client, live).
+    The app's shutdown closes the listing."""
+    reader = open_read_only(engine.url.render_as_string(hide_password=False))
+    live = LiveListing(reader, **intervals)
+    try:
+        with TestClient(create_app(reader, None, now=now, live=live)) as client:
+            yield client, live
+    finally:
+        reader.dispose()
 
 
 def _total(client, **params) -> int:
@@ -44,31 +54,23 @@ def _gone(engine, html_url: str) -> None:
 
 def test_a_write_shows_once_the_listing_is_rebuilt(engine):
     build_index(engine)
-    reader = _reader(engine)
-    live = LiveListing(reader, check_seconds=0, rebuild_seconds=0)
-    with TestClient(create_app(reader, None, now=lambda: NOW, live=live)) as client:
+    with _served(engine, check_seconds=0, rebuild_seconds=0) as (client, live):
         first = client.get("/api/v1/repositories", params={"limit": 100}).json()
         _gone(engine, first["items"][0]["url"])
         _eventually(lambda: _total(client), first["total"] - 1)
         urls = [i["url"] for i in client.get("/api/v1/repositories", params={"limit": 100}).json()["items"]]
         assert first["items"][0]["url"] not in urls and len(urls) == first["total"] - 1
-    live.close()
-    reader.dispose()
 
 
 def test_a_write_waits_for_the_rebuild_interval(engine):
     build_index(engine)
-    reader = _reader(engine)
-    live = LiveListing(reader, check_seconds=0, rebuild_seconds=3600)
-    with TestClient(create_app(reader, None, now=lambda: NOW, live=live)) as client:
+    with _served(engine, check_seconds=0, rebuild_seconds=3600) as (client, live):
         first = client.get("/api/v1/repositories").json()
         _gone(engine, first["items"][0]["url"])
         for _ in range(5):
             assert _total(client) == first["total"]  # as the API's max-age allows, and no rebuild per commit
         live.refresh(NOW)
         assert _total(client) == first["total"] - 1
-    live.close()
-    reader.dispose()
 
 
 def test_a_new_day_applies_that_day_s_publication_rules(engine):
@@ -78,24 +80,19 @@ def test_a_new_day_applies_that_day_s_publication_rules(engine):
             Forge.host == "github.com", Account.login_key == "etalab")).scalar_one()
         session.execute(update(Account).where(Account.id == etalab)
                         .values(ignored_since=NOW.date() + dt.timedelta(days=1)))
-    reader = _reader(engine)
     clock = [NOW]
-    live = LiveListing(reader, check_seconds=3600, rebuild_seconds=3600)  # only the day can move it
-    with TestClient(create_app(reader, None, now=lambda: clock[0], live=live)) as client:
+    # only the day can move the listing
+    with _served(engine, now=lambda: clock[0], check_seconds=3600, rebuild_seconds=3600) as (client, live):
         listed = _total(client, account="github.com/etalab")
         assert listed > 0
         clock[0] = NOW + dt.timedelta(days=1)  # etalab's first day out of the listing
         _eventually(lambda: _total(client, account="github.com/etalab"), 0)
         assert _total(client) > 0
-    live.close()
-    reader.dispose()
 
 
 def test_a_failed_rebuild_keeps_the_previous_listing(engine, monkeypatch, caplog):
     build_index(engine)
-    reader = _reader(engine)
-    live = LiveListing(reader, check_seconds=0, rebuild_seconds=0)
-    with TestClient(create_app(reader, None, now=lambda: NOW, live=live)) as client:
+    with _served(engine, check_seconds=0, rebuild_seconds=0) as (client, live):
         first = client.get("/api/v1/repositories").json()
 
         def broken(*args, **kwargs):
@@ -109,16 +106,12 @@ def test_a_failed_rebuild_keeps_the_previous_listing(engine, monkeypatch, caplog
             time.sleep(0.05)
         assert "could not be rebuilt" in caplog.text and "disk gone" in caplog.text
         assert _total(client) == first["total"]
-    live.close()
-    reader.dispose()
 
 
 def test_a_cursor_outlives_a_rebuild(engine):
     """The second page, asked after the first page's last repository left the listing, starts after it."""
     build_index(engine)
-    reader = _reader(engine)
-    live = LiveListing(reader, check_seconds=3600, rebuild_seconds=3600)
-    with TestClient(create_app(reader, None, now=lambda: NOW, live=live)) as client:
+    with _served(engine, check_seconds=3600, rebuild_seconds=3600) as (client, live):
         for sort in ("stars", "name", "activity", "score"):
             every = [i["url"] for i in client.get("/api/v1/repositories",
                                                   params={"sort": sort, "limit": 100}).json()["items"]]
@@ -132,8 +125,6 @@ def test_a_cursor_outlives_a_rebuild(engine):
                 session.execute(update(Repository).where(Repository.html_url == first["items"][-1]["url"])
                                 .values(gone_at=None))
             live.refresh(NOW)
-    live.close()
-    reader.dispose()
 
 
 def test_ties_page_by_id_in_the_sort_s_direction(engine):
@@ -141,8 +132,7 @@ def test_ties_page_by_id_in_the_sort_s_direction(engine):
     build_index(engine)
     with transaction(engine) as session:
         session.execute(update(Repository).values(stars=7, score=3, pushed_at=NOW, updated_at=NOW))
-    reader = _reader(engine)
-    with TestClient(create_app(reader, None, now=lambda: NOW)) as client:
+    with _served(engine) as (client, _):
         for sort in ("stars", "score", "activity"):
             page = client.get("/api/v1/repositories", params={"sort": sort, "limit": 1}).json()
             urls = [i["url"] for i in page["items"]]
@@ -151,18 +141,15 @@ def test_ties_page_by_id_in_the_sort_s_direction(engine):
                                   params={"sort": sort, "limit": 1, "cursor": page["next_cursor"]}).json()
                 urls += [i["url"] for i in page["items"]]
             assert len(urls) == len(set(urls)) == _total(client)
-            with reader.connect() as connection:
+            with engine.connect() as connection:
                 ids = dict(connection.execute(select(Repository.html_url, Repository.id)).all())
             assert [ids[u] for u in urls] == sorted((ids[u] for u in urls), reverse=True), sort
-    reader.dispose()
 
 
 def test_the_search_follows_a_changed_description(engine):
     """The full-text documents (SQLite's FTS5 table, PostgreSQL's repository_search) are kept by triggers."""
     build_index(engine)
-    reader = _reader(engine)
-    live = LiveListing(reader, check_seconds=3600, rebuild_seconds=3600)
-    with TestClient(create_app(reader, None, now=lambda: NOW, live=live)) as client:
+    with _served(engine, check_seconds=3600, rebuild_seconds=3600) as (client, live):
         url = client.get("/api/v1/repositories").json()["items"][0]["url"]
         assert _total(client, q="zanzibar") == 0
         with transaction(engine) as session:
@@ -173,16 +160,12 @@ def test_the_search_follows_a_changed_description(engine):
         with transaction(engine) as session:
             session.execute(update(Repository).where(Repository.html_url == url).values(description="autre"))
         assert _total(client, q="zanzibar") == 0
-    live.close()
-    reader.dispose()
 
 
 def test_a_failing_rebuild_is_not_retried_at_every_request(engine, monkeypatch):
     build_index(engine)
-    reader = _reader(engine)
     clock = [NOW]
-    live = LiveListing(reader, check_seconds=3600, rebuild_seconds=3600)
-    with TestClient(create_app(reader, None, now=lambda: clock[0], live=live)) as client:
+    with _served(engine, now=lambda: clock[0], check_seconds=3600, rebuild_seconds=3600) as (client, live):
         calls = []
 
         def broken(*args, **kwargs):
@@ -195,5 +178,3 @@ def test_a_failing_rebuild_is_not_retried_at_every_request(engine, monkeypatch):
             assert client.get("/api/v1/repositories").status_code == 200
             time.sleep(0.01)
         assert len(calls) == 1  # one attempt, then a pause of a second at least
-    live.close()
-    reader.dispose()
